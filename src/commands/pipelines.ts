@@ -1,0 +1,3 @@
+import { listCommand } from "./stages.ts";
+
+export default listCommand("pipeline");

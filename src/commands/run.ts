@@ -1,0 +1,33 @@
+import { defineCommand } from "citty";
+import { runSession } from "../engine/run.ts";
+import { Exit } from "../lib/errors.ts";
+import { checkSessionName } from "../lib/names.ts";
+import { json } from "../lib/output.ts";
+import { inspect } from "../sessions/inspect.ts";
+import { resolveRoot } from "../store/paths.ts";
+import { jsonArg, rootArg } from "./_args.ts";
+
+export default defineCommand({
+  meta: { name: "run", description: "Run a prepared session's engine in this terminal (what tmux runs)" },
+  args: {
+    session: { type: "positional", required: true, description: "session name" },
+    ...jsonArg,
+    ...rootArg,
+  },
+  async run({ args }) {
+    const root = resolveRoot(args.root);
+    const session = checkSessionName(args.session);
+    const handoff = Number(process.env.SESSIONS_LOCK_HANDOFF) || undefined;
+    delete process.env.SESSIONS_LOCK_HANDOFF;
+    const state = await runSession({
+      root,
+      session,
+      handoff,
+      takeStale: !handoff,
+      echo: args.json ? "stderr" : "stdout",
+      interactive: !!process.stdin.isTTY && !handoff,
+    });
+    if (args.json) json(inspect(root, session));
+    return state.status === "complete" ? Exit.ok : Exit.failed;
+  },
+});

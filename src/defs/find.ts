@@ -1,0 +1,107 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { library } from "../../pipelines/index.ts";
+import { rootPaths } from "../store/paths.ts";
+
+/** Where a definition file comes from: the project (a real path) or the library compiled into the binary. */
+export type Source = { kind: "project"; path: string; root: string } | { kind: "builtin"; path: string };
+
+export const BUILTIN_PREFIX = "builtin:";
+
+export function sourceLabel(s: Source): string {
+  if (s.kind === "builtin") return `${BUILTIN_PREFIX}pipelines/${s.path}`;
+  const rel = relative(s.root, s.path);
+  return rel.startsWith("..") ? s.path : rel;
+}
+
+export function readSource(s: Source): string | null {
+  if (s.kind === "builtin") return library[s.path] ?? null;
+  try {
+    return readFileSync(s.path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** A sibling of a definition file (prompt.md beside stage.yaml). */
+export function sibling(s: Source, name: string): Source {
+  if (s.kind === "builtin") return { kind: "builtin", path: s.path.replace(/[^/]*$/, "") + name };
+  return { ...s, path: join(s.path, "..", name) };
+}
+
+export function sourceExists(s: Source): boolean {
+  return s.kind === "builtin" ? s.path in library : existsSync(s.path);
+}
+
+export function findStage(root: string, name: string): Source | null {
+  const local = join(rootPaths(root).defs, "stages", name, "stage.yaml");
+  if (existsSync(local)) return { kind: "project", path: local, root };
+  const builtin = `stages/${name}/stage.yaml`;
+  return builtin in library ? { kind: "builtin", path: builtin } : null;
+}
+
+export function findPipeline(root: string, name: string): Source | null {
+  for (const ext of [".yaml", ".yml"]) {
+    const local = join(rootPaths(root).defs, name + ext);
+    if (existsSync(local)) return { kind: "project", path: local, root };
+  }
+  const builtin = `${name}.yaml`;
+  return builtin in library ? { kind: "builtin", path: builtin } : null;
+}
+
+export const looksLikePath = (target: string) => target.includes("/") || /\.ya?ml$/.test(target);
+
+export function pathSource(root: string, target: string): Source | null {
+  const p = isAbsolute(target) ? target : resolve(process.cwd(), target);
+  if (!existsSync(p)) return null;
+  if (statSync(p).isDirectory()) {
+    const stage = join(p, "stage.yaml");
+    return existsSync(stage) ? { kind: "project", path: stage, root } : null;
+  }
+  return { kind: "project", path: p, root };
+}
+
+export const isStageFile = (s: Source) => /(^|\/)stage\.ya?ml$/.test(s.path);
+
+export interface Listed {
+  kind: "stage" | "pipeline";
+  name: string;
+  source: Source;
+  /** Shadowed by a project-local definition of the same name. */
+  shadowed: boolean;
+}
+
+/** Every definition visible from `root`: project-local first, then built-in. */
+export function listDefinitions(root: string): Listed[] {
+  const out: Listed[] = [];
+  const seen = new Set<string>();
+  const defs = rootPaths(root).defs;
+  const add = (kind: Listed["kind"], name: string, source: Source) => {
+    const key = `${kind}:${name}`;
+    out.push({ kind, name, source, shadowed: seen.has(key) });
+    seen.add(key);
+  };
+  for (const name of safeList(join(defs, "stages"))) {
+    const f = join(defs, "stages", name, "stage.yaml");
+    if (existsSync(f)) add("stage", name, { kind: "project", path: f, root });
+  }
+  for (const f of safeList(defs)) {
+    const m = /^(.*)\.ya?ml$/.exec(f);
+    if (m) add("pipeline", m[1]!, { kind: "project", path: join(defs, f), root });
+  }
+  for (const path of Object.keys(library).sort()) {
+    const stage = /^stages\/([^/]+)\/stage\.yaml$/.exec(path);
+    if (stage) add("stage", stage[1]!, { kind: "builtin", path });
+    const pipe = /^([^/]+)\.yaml$/.exec(path);
+    if (pipe) add("pipeline", pipe[1]!, { kind: "builtin", path });
+  }
+  return out;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}

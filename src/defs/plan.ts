@@ -1,0 +1,88 @@
+import * as v from "valibot";
+import { ProviderName, TerminationType } from "./schema.ts";
+
+/** plan.json: everything `start` resolved and validated; `run` executes it and reads nothing else. */
+export const ProviderPlanSchema = v.object({
+  name: ProviderName,
+  model: v.nullable(v.string()),
+  /** command provider: the words of its command line, unexpanded. */
+  command: v.nullable(v.array(v.string())),
+  /** The agent's executable resolved to an absolute path at start. */
+  bin: v.nullable(v.string()),
+});
+export type ProviderPlan = v.InferOutput<typeof ProviderPlanSchema>;
+
+export const TerminationPlanSchema = v.object({
+  type: TerminationType,
+  max: v.number(),
+  min_iterations: v.number(),
+  consensus: v.number(),
+  command: v.nullable(v.array(v.string())),
+  judge: v.nullable(ProviderPlanSchema),
+});
+export type TerminationPlan = v.InferOutput<typeof TerminationPlanSchema>;
+
+export const InputsPlanSchema = v.object({
+  from: v.nullable(v.string()),
+  select: v.picklist(["latest", "all"]),
+  from_initial: v.boolean(),
+  from_parallel: v.nullable(
+    v.object({ block: v.string(), stage: v.string(), providers: v.nullable(v.array(v.string())), select: v.picklist(["latest", "all"]) }),
+  ),
+});
+export type InputsPlan = v.InferOutput<typeof InputsPlanSchema>;
+
+export const StagePlanSchema = v.object({
+  kind: v.literal("stage"),
+  id: v.string(),
+  stage: v.string(),
+  source: v.string(),
+  description: v.nullable(v.string()),
+  prompt: v.string(),
+  provider: ProviderPlanSchema,
+  termination: TerminationPlanSchema,
+  delay: v.number(),
+  timeout: v.number(),
+  stall_after: v.number(),
+  output_path: v.nullable(v.string()),
+  context: v.nullable(v.string()),
+  inputs: InputsPlanSchema,
+  on_error: v.picklist(["fail", "retry"]),
+  retries: v.number(),
+  backoff: v.number(),
+});
+export type StagePlan = v.InferOutput<typeof StagePlanSchema>;
+
+export const ParallelPlanSchema = v.object({
+  kind: v.literal("parallel"),
+  id: v.string(),
+  description: v.nullable(v.string()),
+  providers: v.array(v.object({ id: v.string(), provider: ProviderPlanSchema })),
+  stages: v.array(StagePlanSchema),
+  isolation: v.picklist(["worktree", "none"]),
+  fail_fast: v.boolean(),
+  inputs: InputsPlanSchema,
+});
+export type ParallelPlan = v.InferOutput<typeof ParallelPlanSchema>;
+
+export const NodePlanSchema = v.variant("kind", [StagePlanSchema, ParallelPlanSchema]);
+export type NodePlan = v.InferOutput<typeof NodePlanSchema>;
+
+export const PlanSchema = v.object({
+  version: v.literal(1),
+  session: v.string(),
+  type: v.picklist(["loop", "pipeline"]),
+  target: v.object({ name: v.string(), kind: v.picklist(["stage", "pipeline"]), source: v.string() }),
+  root: v.string(),
+  created_at: v.string(),
+  context: v.nullable(v.string()),
+  inputs: v.array(v.string()),
+  commands: v.record(v.string(), v.string()),
+  keep: v.boolean(),
+  nodes: v.array(NodePlanSchema),
+});
+export type Plan = v.InferOutput<typeof PlanSchema>;
+
+/** The iteration cap of a node (a parallel block's is its stages' sum, per provider). */
+export const nodeMax = (n: NodePlan) =>
+  n.kind === "stage" ? n.termination.max : n.stages.reduce((s, st) => s + st.termination.max, 0);

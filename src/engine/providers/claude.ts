@@ -1,0 +1,103 @@
+import type { ProviderPlan } from "../../defs/plan.ts";
+import type { ErrorKind } from "../../store/state.ts";
+import type { Provider, Report, ReportingParser } from "./types.ts";
+
+/**
+ * Claude Code in print mode: prompt on stdin, permissions skipped, stream-json so the pane shows
+ * progress live and the final `result` event gives the outcome, cost and errors.
+ */
+export const claude: Provider = {
+  name: "claude",
+  argv(plan: ProviderPlan) {
+    return [
+      plan.bin ?? "claude",
+      "-p",
+      "--output-format",
+      "stream-json",
+      "--verbose",
+      "--dangerously-skip-permissions",
+      ...(plan.model ? ["--model", plan.model] : []),
+    ];
+  },
+  parser: () => new ClaudeParser(),
+  lingerMs: 60_000,
+};
+
+type Json = Record<string, unknown>;
+
+export class ClaudeParser implements ReportingParser {
+  private result: Json | null = null;
+  private resetAt: string | null = null;
+  private lastError: string | null = null;
+
+  line(line: string): string {
+    const t = line.trim();
+    if (!t) return "";
+    let e: Json;
+    try {
+      e = JSON.parse(t);
+    } catch {
+      // Not JSON: an error printed before streaming started (e.g. the root/sandbox refusal).
+      this.lastError = t;
+      return `${t}\n`;
+    }
+    switch (e.type) {
+      case "system":
+        return e.subtype === "init" ? `[claude ${String(e.model ?? "")} session ${String(e.session_id ?? "")}]\n` : "";
+      case "assistant":
+        return render((e.message as Json | undefined)?.content);
+      case "result":
+        this.result = e;
+        return typeof e.result === "string" && e.result ? `\n${e.result}\n` : "";
+      case "rate_limit_event": {
+        const info = (e.rate_limit_info ?? e) as Json;
+        const at = info.resetsAt ?? info.resets_at;
+        if (typeof at === "number") this.resetAt = new Date(at * (at < 1e12 ? 1000 : 1)).toISOString();
+        else if (typeof at === "string") this.resetAt = at;
+        return "";
+      }
+      default:
+        return "";
+    }
+  }
+
+  report(): Report {
+    const r = this.result;
+    if (!r) {
+      return { isError: false, message: this.lastError, kind: null, costUsd: null, resetAt: null };
+    }
+    const isError = r.is_error === true || (typeof r.subtype === "string" && r.subtype.startsWith("error"));
+    const message = typeof r.result === "string" && r.result ? r.result : typeof r.subtype === "string" ? r.subtype : null;
+    const kind = isError ? classifyClaude(message ?? "", r) : null;
+    const resetAt = kind === "limit" ? (this.resetAt ?? resetFrom(message ?? "")) : null;
+    return { isError, message, kind, costUsd: typeof r.total_cost_usd === "number" ? r.total_cost_usd : null, resetAt };
+  }
+}
+
+function render(content: unknown): string {
+  if (!Array.isArray(content)) return "";
+  let out = "";
+  for (const c of content as Json[]) {
+    if (c.type === "text" && typeof c.text === "string") out += `${c.text}\n`;
+    else if (c.type === "tool_use") {
+      const input = c.input as Json | undefined;
+      const what = input?.command ?? input?.file_path ?? input?.pattern ?? input?.description ?? "";
+      out += `→ ${String(c.name)}${what ? `: ${String(what).split("\n")[0]!.slice(0, 160)}` : ""}\n`;
+    }
+  }
+  return out;
+}
+
+export function classifyClaude(message: string, r: Json = {}): ErrorKind {
+  const m = message.toLowerCase();
+  if (/not logged in|\/login|invalid api key|authentication|unauthorized|oauth/.test(m)) return "auth";
+  if (/usage limit|rate limit|rate_limit|too many requests|overloaded|429/.test(m) || r.api_error_status === 429) return "limit";
+  if (/network|econn|enotfound|etimedout|fetch failed|connection/.test(m)) return "network";
+  return "agent_error";
+}
+
+/** "Claude AI usage limit reached|1735689600" carries the reset time as epoch seconds. */
+export function resetFrom(message: string): string | null {
+  const m = /\|(\d{10})\b/.exec(message);
+  return m ? new Date(Number(m[1]) * 1000).toISOString() : null;
+}

@@ -1,0 +1,37 @@
+import { existsSync } from "node:fs";
+
+export interface Worktree {
+  path: string;
+  branch: string;
+  base: string;
+  commits?: string[];
+}
+
+async function git(cwd: string, args: string[]): Promise<string> {
+  const p = Bun.spawn(["git", ...args], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`git ${args[0]}: ${err.trim().split("\n").pop()}`);
+  return out.trim();
+}
+
+/** A git worktree per parallel provider, on its own branch from HEAD; reused when resuming. */
+export async function prepareWorktree(root: string, path: string, branch: string): Promise<Worktree> {
+  const base = await git(root, ["rev-parse", "HEAD"]);
+  if (existsSync(path)) return { path, branch, base: await git(path, ["merge-base", "HEAD", base]).catch(() => base) };
+  const exists = await git(root, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`]).then(() => true, () => false);
+  await git(root, exists ? ["worktree", "add", path, branch] : ["worktree", "add", "-b", branch, path, base]);
+  return { path, branch, base };
+}
+
+export async function worktreeCommits(wt: Worktree): Promise<string[]> {
+  try {
+    const out = await git(wt.path, ["rev-list", `${wt.base}..HEAD`]);
+    return out ? out.split("\n") : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function removeWorktree(root: string, path: string): Promise<void> {
+  await git(root, ["worktree", "remove", "--force", path]);
+}

@@ -1,0 +1,22 @@
+import { usage } from "./errors.ts";
+
+export const SESSION_NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/** Targets may also be a path to a .yaml file; names follow the session rule plus `_`. */
+export const DEF_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export function checkSessionName(name: string): string {
+  if (!SESSION_NAME.test(name)) {
+    throw usage(`invalid session name ${JSON.stringify(name)}`, {
+      hint: "use 1-64 lower-case letters, digits and '-', starting with a letter or digit",
+    });
+  }
+  return name;
+}
+
+export const tmuxName = (session: string) => `pipeline-${session}`;
+
+/** Session name derived from a target: a definition name or a file's base name. */
+export function defaultSessionName(target: string): string {
+  const base = target.split("/").pop()!.replace(/\.ya?ml$/, "");
+  return base.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64) || "session";
+}

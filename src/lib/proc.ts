@@ -1,0 +1,93 @@
+import { readFileSync } from "node:fs";
+
+/** kill(pid, 0): EPERM means the process exists but is not ours, which still counts as alive. */
+export function isAlive(pid: number | null | undefined): boolean {
+  if (!pid || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A process's start time as an opaque string, to tell a live pid from a reused one.
+ * Linux: field 22 of /proc/<pid>/stat (clock ticks since boot); elsewhere `ps -o lstart=`.
+ */
+export function pidStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return rest[19] ?? null;
+  } catch {
+    if (process.platform === "linux") return null;
+  }
+  const r = Bun.spawnSync(["ps", "-o", "lstart=", "-p", String(pid)], { stderr: "ignore" });
+  const out = r.stdout.toString().trim();
+  return r.exitCode === 0 && out ? out : null;
+}
+
+/** Alive and the same process that was recorded (not a reused pid). */
+export function isSameProcess(pid: number | null | undefined, start: string | null | undefined): boolean {
+  if (!pid || !isAlive(pid)) return false;
+  if (!start) return true;
+  const now = pidStart(pid);
+  return now === null || now === start;
+}
+
+/** Signal a whole process group; false when it no longer exists. */
+export function killGroup(pgid: number, signal: NodeJS.Signals = "SIGTERM"): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Poll `check` until it is truthy or `ms` runs out. */
+export async function waitFor<T>(check: () => T | Promise<T>, ms: number, every = 10): Promise<T | undefined> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (performance.now() >= deadline) return undefined;
+    await sleep(every);
+  }
+}
+
+/** TERM the group, then KILL it if it is still there after `graceMs`. */
+export async function stopGroup(pgid: number, graceMs = 3000): Promise<boolean> {
+  if (!killGroup(pgid, "SIGTERM")) return false;
+  const gone = await waitFor(() => !groupAlive(pgid), graceMs, 20);
+  if (!gone) killGroup(pgid, "SIGKILL");
+  return true;
+}
+
+/** The argv that runs this program again: the compiled binary, or `bun src/cli.ts` in development. */
+export function selfArgv(): string[] {
+  if (isCompiled()) return [process.execPath];
+  return [process.execPath, Bun.main];
+}
+
+export function isCompiled(): boolean {
+  return Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/");
+}
+
+/** An executable on PATH (or a path) resolved to an absolute path, or null. */
+export function which(bin: string, path = process.env.PATH): string | null {
+  return Bun.which(bin, { PATH: path ?? "" });
+}

@@ -1,0 +1,89 @@
+import { rmSync } from "node:fs";
+import type { Plan } from "../defs/plan.ts";
+import { runSession } from "../engine/run.ts";
+import { failed } from "../lib/errors.ts";
+import { selfArgv, sleep, waitFor } from "../lib/proc.ts";
+import { readText } from "../store/fsx.ts";
+import { acquireLock, readLock, releaseLock } from "../store/lock.ts";
+import { runPaths } from "../store/paths.ts";
+import { readState, type State } from "../store/state.ts";
+import { hasSession, killSession, newSession, requireTmux } from "../tmux.ts";
+import { tmuxName } from "../lib/names.ts";
+
+export interface Launched {
+  session: string;
+  tmux: string | null;
+  pid: number;
+  run_dir: string;
+  state: State | null;
+}
+
+export interface LaunchOptions {
+  root: string;
+  session: string;
+  plan: Plan;
+  foreground: boolean;
+  keep: boolean;
+  /** The caller already holds the lock (taken before the run directory was touched). */
+  echo: "stdout" | "stderr";
+  /** Remove the run directory if the engine never started (a fresh start creates nothing on failure). */
+  freshRunDir: boolean;
+}
+
+/**
+ * Hand a prepared run directory to an engine: in this process (foreground), or in a new tmux session,
+ * reporting success only once the engine has taken the lock and written its state.
+ */
+export async function launch(o: LaunchOptions): Promise<Launched> {
+  const paths = runPaths(o.root, o.session);
+  if (o.foreground) {
+    const state = await runSession({
+      root: o.root,
+      session: o.session,
+      lockHeld: true,
+      echo: o.echo,
+      interactive: !!process.stdin.isTTY,
+    });
+    return { session: o.session, tmux: null, pid: process.pid, run_dir: paths.dir, state };
+  }
+  const name = tmuxName(o.session);
+  const r = newSession({
+    name,
+    cwd: o.root,
+    argv: [...selfArgv(), "run", o.session, "--root", o.root],
+    env: { SESSIONS_LOCK_HANDOFF: String(process.pid), SESSIONS_TMUX_SESSION: name },
+    root: o.root,
+    keep: o.keep,
+  });
+  if (r.code !== 0) {
+    abandon(o, paths.dir);
+    throw failed(`tmux could not create session ${name}: ${r.stderr || `exit ${r.code}`}`, { hint: "run 'sessions doctor'" });
+  }
+  // Confirmed when the engine holds the lock and its state says running with its pid.
+  const confirmed = await waitFor(
+    () => {
+      const l = readLock(paths.lock);
+      if (l.state !== "live" || l.lock.pid === process.pid) return null;
+      const s = readState(paths.state);
+      return s.ok && s.state.pid === l.lock.pid ? { pid: l.lock.pid, state: s.state } : null;
+    },
+    10_000,
+    5,
+  );
+  if (confirmed) return { session: o.session, tmux: name, pid: confirmed.pid, run_dir: paths.dir, state: confirmed.state };
+  await sleep(50);
+  const logTail = (readText(paths.log) ?? "").trim().split("\n").slice(-3).join(" | ");
+  const alive = hasSession(name);
+  if (alive && !o.keep) killSession(name);
+  abandon(o, paths.dir);
+  throw failed(`the engine did not start${logTail ? `: ${logTail}` : alive ? " within 10 s" : " (its tmux session ended at once)"}`, {
+    hint: `run it in the foreground to see why: sessions start ... --foreground`,
+  });
+}
+
+function abandon(o: LaunchOptions, dir: string): void {
+  releaseLock(runPaths(o.root, o.session).lock);
+  if (o.freshRunDir) rmSync(dir, { recursive: true, force: true });
+}
+
+export { acquireLock, requireTmux };

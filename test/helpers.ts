@@ -1,0 +1,100 @@
+/** Shared by unit and e2e tests: temp roots, a scrubbed environment, the compiled binary, a private tmux. */
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const REPO = resolve(import.meta.dir, "..");
+export const BIN = join(REPO, "dist", "sessions");
+
+/** A fresh project root (git-initialised unless git: false), removed by `using`. */
+export function tempRoot(opts: { git?: boolean; prefix?: string } = {}) {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), opts.prefix ?? "sessions-test-")));
+  if (opts.git !== false) {
+    Bun.spawnSync(["git", "init", "-q", "-b", "main", dir]);
+    Bun.spawnSync(["git", "-C", dir, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "init"]);
+  }
+  return {
+    path: dir,
+    [Symbol.dispose]() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A private tmux server for this test file: TMUX_TMPDIR set, TMUX unset. */
+export function privateTmux() {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), "sessions-tmux-")));
+  return {
+    dir,
+    kill() {
+      Bun.spawnSync(["tmux", "kill-server"], { env: { ...cleanEnv(), TMUX_TMPDIR: dir } });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The environment a user's shell would give, minus what would leak into tests. */
+export function cleanEnv(extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined) continue;
+    if (["TMUX", "TMUX_PANE", "CLAUDECODE", "NODE_ENV", "SESSIONS_ROOT", "FORCE_COLOR"].includes(k)) continue;
+    env[k] = v;
+  }
+  Object.assign(env, { NO_COLOR: "1", TZ: "UTC" });
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+  json: () => any;
+}
+
+/** Run the compiled binary and collect its output. */
+export async function sessions(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; tmux?: string; stdin?: string } = {}): Promise<RunResult> {
+  const env = cleanEnv({ ...(opts.tmux ? { TMUX_TMPDIR: opts.tmux } : {}), ...opts.env });
+  const p = Bun.spawn([BIN, ...args], { cwd: opts.cwd, env, stdin: opts.stdin ? new Blob([opts.stdin]) : "ignore", stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { stdout, stderr, code, json: () => JSON.parse(stdout) };
+}
+
+/** Poll until `check` returns something truthy, or fail after `ms`. */
+export async function until<T>(check: () => T | Promise<T>, ms = 10_000, what = "condition"): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await Bun.sleep(25);
+  }
+}
+
+/**
+ * A project-local stage driven by the fake agent (`sessions _agent`). `script` is its actions by
+ * iteration, e.g. "continue,continue,stop"; `termination` is YAML for the termination block.
+ */
+export function fakeStage(root: string, name: string, o: { script?: string; termination?: string; extra?: string; prompt?: string; record?: string; agentArgs?: string } = {}) {
+  const dir = join(root, ".claude", "pipelines", "stages", name);
+  mkdirSync(dir, { recursive: true });
+  const args = [`--script ${o.script ?? "continue"}`, o.record ? `--record ${o.record}` : "", o.agentArgs ?? ""].filter(Boolean).join(" ");
+  writeFileSync(
+    join(dir, "stage.yaml"),
+    [`name: ${name}`, "provider: command", `command: \${SESSIONS_BIN} _agent ${args}`, "termination:", ...(o.termination ?? "type: fixed\nmax: 3").split("\n").map((l) => `  ${l}`), "delay: 0", o.extra ?? ""].join("\n") + "\n",
+  );
+  writeFileSync(join(dir, "prompt.md"), o.prompt ?? "Iteration ${ITERATION} of ${SESSION_NAME}. Write ${STATUS}.\n");
+  return dir;
+}
+
+export function runDir(root: string, session: string) {
+  return join(root, ".claude", "pipeline-runs", session);
+}
+
+export async function readJson(path: string): Promise<any> {
+  return JSON.parse(await Bun.file(path).text());
+}
