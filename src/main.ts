@@ -50,7 +50,8 @@ function checkFlags(rawArgs: string[], args: ArgsDef): void {
   for (let i = 0; i < rawArgs.length; i++) {
     const a = rawArgs[i]!;
     if (a === "--") break;
-    if (!a.startsWith("-") || a === "-" || /^-\d/.test(a)) continue;
+    if (/^-\d/.test(a)) throw usage(`${a}: negative numbers are not accepted here`);
+    if (!a.startsWith("-") || a === "-") continue;
     const long = a.startsWith("--");
     const raw = a.replace(/^--?/, "");
     const name = raw.split("=")[0]!;
@@ -140,7 +141,7 @@ function report(e: unknown, asJson: boolean): number {
   }
   if (asJson) json({ error: err.toJSON() });
   else {
-    process.stderr.write(`${c.red("error")} ${err.line}\n`);
+    process.stderr.write(`${c.red("error")} ${err.display}\n`);
     if (err.hint) process.stderr.write(`  ${c.dim(err.hint)}\n`);
   }
   return err.exit;

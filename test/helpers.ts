@@ -1,5 +1,5 @@
 /** Shared by unit and e2e tests: temp roots, a scrubbed environment, the compiled binary, a private tmux. */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -97,4 +97,19 @@ export function runDir(root: string, session: string) {
 
 export async function readJson(path: string): Promise<any> {
   return JSON.parse(await Bun.file(path).text());
+}
+
+/** Gone: no such process, or a zombie waiting for a lazy PID 1 to reap it. */
+export function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return /^[ZX]$/.test(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3));
+  } catch {
+    return true;
+  }
 }

@@ -18,6 +18,7 @@ export default defineCommand({
     demo: { type: "boolean", description: "the README demo: three friendly iterations" },
     record: { type: "string", description: "append one JSON line per run to this file" },
     "script-file": { type: "string", description: "read the script from this file (one action per line)" },
+    pop: { type: "string", description: "remove the first line of this file (a task queue) before acting" },
   },
   async run({ args }) {
     const env = process.env;
@@ -33,6 +34,11 @@ export default defineCommand({
     const status = (decision: string, summary: string, extra: Record<string, unknown> = {}) => {
       if (statusPath) writeFileSync(statusPath, JSON.stringify({ decision, reason: `scripted ${decision}`, summary, work: { items_completed: [], files_touched: [] }, errors: [], ...extra }));
     };
+    if (args.pop) {
+      const lines = (await Bun.file(args.pop).text()).split("\n").filter(Boolean);
+      console.log(`fake agent: took task ${lines.shift() ?? "(none)"}`);
+      writeFileSync(args.pop, lines.map((l) => `${l}\n`).join(""));
+    }
     if (args.demo) return demo(iteration, prompt, status);
     const script = args["script-file"] ? (await Bun.file(args["script-file"]).text()).split("\n").filter(Boolean) : (args.script ?? "continue").split(",");
     const action = (script[Math.min(iteration, script.length) - 1] ?? "continue").trim();

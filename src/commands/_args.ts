@@ -13,6 +13,10 @@ export const sessionArg = {
   session: { type: "positional", required: true, description: "session name" },
 } as const satisfies ArgsDef;
 
+export const followArg = {
+  follow: { type: "boolean", description: "keep printing what is new until the session ends (Ctrl-C stops)" },
+} as const satisfies ArgsDef;
+
 export const runFlags = {
   provider: { type: "string", description: "claude | codex | command" },
   model: { type: "string", description: "model name for the provider" },

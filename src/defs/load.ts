@@ -17,9 +17,9 @@ export function parseYaml(file: string, text: string, out: Diagnostic[]): YamlFi
     out.push({ level: "error", file, message: `file is larger than ${LIMITS.maxFileBytes} bytes` });
     return { file, doc: null, data: undefined, lines };
   }
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   for (const e of doc.errors) {
-    out.push({ level: "error", file, line: e.linePos?.[0]?.line, message: `YAML: ${e.message.split("\n")[0]}` });
+    out.push({ level: "error", file, line: e.linePos?.[0]?.line, message: `YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}` });
   }
   if (doc.errors.length) return { file, doc: null, data: undefined, lines };
   let data: unknown;
@@ -76,17 +76,73 @@ export function check<S extends v.GenericSchema>(
 ): v.InferOutput<S> | null {
   const r = v.safeParse(schema, value);
   if (r.success) return r.output;
-  for (const issue of r.issues) {
-    const keys = [...base, ...(issue.path?.map((p) => p.key as string | number) ?? [])];
-    let message = issue.message;
-    let path = keys;
-    if (issue.kind === "schema" && issue.type === "strict_object" && issue.input !== undefined) {
-      message = `unknown field`;
-    } else if (issue.input === undefined && issue.expected) {
-      message = `missing required field`;
-    }
-    if (issue.type === "strict_object") path = keys;
-    out.push({ level: "error", file: y.file, line: lineOf(y, path, true), field: fieldOf(path) || undefined, message });
-  }
+  for (const issue of r.issues) report(schema, y, issue, base, out);
   return null;
+}
+
+type Issue = v.BaseIssue<unknown>;
+const BASIC_TYPES = new Set(["string", "number", "boolean", "object", "strict_object", "loose_object", "array", "record"]);
+
+function report(schema: v.GenericSchema, y: YamlFile, issue: Issue, base: (string | number)[], out: Diagnostic[]): void {
+  const path = [...base, ...(issue.path?.map((p) => p.key as string | number) ?? [])];
+  if (issue.type === "union" && issue.issues) {
+    // A union (e.g. a provider name or a provider object) fails in every branch: report only the
+    // branches whose basic type matches the value, so "gemini" gives "expected claude, codex or command".
+    const relevant = issue.issues.filter((i) => i.path?.length || !BASIC_TYPES.has(i.type));
+    if (relevant.length) {
+      for (const sub of relevant) report(schema, y, sub, path, out);
+      return;
+    }
+  }
+  const unknownKey = issue.type === "strict_object" && issue.expected === "never";
+  let message: string;
+  if (unknownKey) {
+    const name = String(path[path.length - 1]);
+    const s = suggestField(name, fieldNames(schema, path.slice(base.length, -1).filter((k) => typeof k === "string")));
+    message = `unknown field ${name}${s ? ` (did you mean ${s}?)` : ""}`;
+  } else if (issue.input === undefined && issue.expected) message = "missing required field";
+  else if (issue.kind === "schema" && issue.message.startsWith("Invalid type:")) {
+    message = `expected ${typeName(issue.expected)}, got ${issue.input === null ? "nothing" : issue.received}`;
+  } else if (issue.type === "picklist") message = `${issue.message} (got ${issue.received})`;
+  else message = issue.message;
+  out.push({ level: "error", file: y.file, line: lineOf(y, path, true), field: fieldOf(path) || undefined, message });
+}
+
+const typeName = (t: string | null) =>
+  ({ Object: "a mapping (key: value)", Array: "a list", string: "text", number: "a number", boolean: "true or false" } as Record<string, string>)[t ?? ""] ?? t ?? "something else";
+
+/** The keys a (possibly wrapped) object schema accepts at `keys` below it, for typo suggestions. */
+function fieldNames(schema: unknown, keys: (string | number)[]): string[] {
+  const s = schema as { entries?: Record<string, unknown>; wrapped?: unknown; options?: unknown[]; item?: unknown };
+  if (s.wrapped) return fieldNames(s.wrapped, keys);
+  if (s.options) return s.options.flatMap((o) => fieldNames(o, keys));
+  if (s.item) return fieldNames(s.item, keys);
+  if (!s.entries) return [];
+  if (!keys.length) return Object.keys(s.entries);
+  const [k, ...rest] = keys;
+  return typeof k === "string" && k in s.entries ? fieldNames(s.entries[k], rest) : [];
+}
+
+function suggestField(name: string, options: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const o of options) {
+    const d = editDistance(name, o);
+    if (d < bestD) [best, bestD] = [o, d];
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
 }

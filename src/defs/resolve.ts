@@ -41,6 +41,9 @@ export interface LoadedStage {
   yaml: YamlFile;
 }
 
+/** The queue a queue stage works when it names none (the bash tool's beads queue). */
+const DEFAULT_QUEUE = "bd ready --label=pipeline/${SESSION_NAME}";
+
 const err = (out: Diagnostic[], file: string, message: string, extra: Partial<Diagnostic> = {}) =>
   out.push({ level: "error", file, message, ...extra });
 const hint = (out: Diagnostic[], file: string, message: string, extra: Partial<Diagnostic> = {}) =>
@@ -74,7 +77,12 @@ export function loadStageSource(source: Source, dirName: string, out: Diagnostic
   if (def.termination?.iterations !== undefined) {
     hint(out, file, "'termination.iterations' is the old spelling of 'termination.max'", { line: lineOf(yaml, ["termination", "iterations"]), field: "termination.iterations" });
   }
-  checkTermination(def.termination, typeOf(def.termination, def.completion), yaml, ["termination"], out);
+  const type = typeOf(def.termination, def.completion);
+  checkTermination(def.termination, type, yaml, ["termination"], out);
+  if (type === "queue" && !def.termination?.command) {
+    const key = def.termination?.type ? ["termination", "type"] : def.completion ? ["completion"] : ["termination"];
+    hint(out, file, `queue stage without termination.command: it uses '${DEFAULT_QUEUE}'`, { line: lineOf(yaml, key), field: "termination.command" });
+  }
   const promptName = def.prompt ?? "prompt.md";
   const candidates = def.prompt ? [promptName, `${promptName}.md`, `prompts/${promptName}`, `prompts/${promptName}.md`] : ["prompt.md", "prompts/prompt.md"];
   let prompt: string | null = null;
@@ -104,9 +112,10 @@ function lintPrompt(text: string, file: string, out: Diagnostic[]) {
       field: `\${${u.name}}`,
     });
   }
-  const legacyNames: Record<string, string> = { SESSION: "SESSION_NAME", PROGRESS_FILE: "PROGRESS", RESULT: "STATUS", OUTPUT_PATH: "OUTPUT", INDEX: "ITERATION (1-based)" };
+  const legacyNames: Record<string, string> = { SESSION: "SESSION_NAME", PROGRESS_FILE: "PROGRESS", RESULT: "STATUS", OUTPUT_PATH: "OUTPUT" };
   for (const l of legacy) {
-    hint(out, file, `\${${l.name}} is a legacy name: \${${legacyNames[l.name]}} is the modern one`, { line: l.line, field: `\${${l.name}}` });
+    const modern = l.name === "INDEX" ? "${ITERATION} is the modern one (it counts from 1, ${INDEX} from 0)" : `\${${legacyNames[l.name]}} is the modern one`;
+    hint(out, file, `\${${l.name}} is a legacy name: ${modern}`, { line: l.line, field: `\${${l.name}}` });
   }
 }
 
@@ -281,7 +290,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
         err(out, p.file, "a node needs a stage (or a parallel block)", { ...at, field: `${raw.path.join(".")}.stage` });
         continue;
       }
-      if (raw.def.loop) hint(out, p.file, "a node's 'loop:' is the old spelling of 'stage:'", { line: lineOf(p.yaml, [...raw.path, "loop"]) });
+      if (raw.def.loop) hint(out, p.file, "a node's 'loop:' is the old spelling of 'stage:'", { line: lineOf(p.yaml, [...raw.path, "loop"]), field: `${fieldPath(raw.path)}.loop` });
       const st = stageByName(stageName, p.file, { line: lineOf(p.yaml, [...raw.path, raw.def.stage ? "stage" : "loop"]), field: `${fieldPath(raw.path)}.stage` });
       if (!st) continue;
       checkNodeTermination(raw.def, st, p, raw.path, out);
@@ -326,6 +335,9 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
           stages.push(plan);
         }
       });
+      if (block.failure_mode !== undefined) {
+        hint(out, p.file, `'failure_mode' is the old spelling of 'fail_fast: true|false'`, { line: lineOf(p.yaml, [...raw.path, "parallel", "failure_mode"]), field: `${fieldPath(raw.path)}.parallel.failure_mode` });
+      }
       const failFast = block.fail_fast ?? block.failure_mode === "fail_fast";
       const node: ParallelPlan = {
         kind: "parallel",
@@ -355,8 +367,17 @@ const fieldPath = (path: (string | number)[]) => path.reduce<string>((s, k) => (
 
 function checkNodeTermination(n: StageNodeDef, st: LoadedStage, p: LoadedPipeline, path: (string | number)[], out: Diagnostic[]) {
   if (!n.termination) return;
-  const type = n.termination.type ?? typeOf(st.def.termination, st.def.completion);
-  checkTermination(n.termination, type, p.yaml, [...path, "termination"], out);
+  const base = [...path, "termination"];
+  const stageType = typeOf(st.def.termination, st.def.completion);
+  const type = n.termination.type ?? stageType;
+  checkTermination(n.termination, type, p.yaml, base, out);
+  if (n.termination.iterations !== undefined) {
+    hint(out, p.file, "'termination.iterations' is the old spelling of 'termination.max' (or the node's 'runs')", { line: lineOf(p.yaml, [...base, "iterations"]), field: `${fieldPath(base)}.iterations` });
+  }
+  // The stage file already says so when the stage itself is a queue without a command.
+  if (type === "queue" && stageType !== "queue" && !n.termination.command && !st.def.termination?.command) {
+    hint(out, p.file, `queue node without termination.command: it uses '${DEFAULT_QUEUE}'`, { line: lineOf(p.yaml, [...base, "type"]), field: `${fieldPath(base)}.command` });
+  }
 }
 
 function nodeInputs(
@@ -416,7 +437,7 @@ function stagePlan(
   let min = nt?.min_iterations ?? sd.termination?.min_iterations ?? 1;
   if (min > max) min = max;
   const consensus = nt?.consensus ?? sd.termination?.consensus ?? 2;
-  const queueCommand = nt?.command ?? sd.termination?.command ?? (type === "queue" ? "bd ready --label=pipeline/${SESSION_NAME}" : undefined);
+  const queueCommand = nt?.command ?? sd.termination?.command ?? (type === "queue" ? DEFAULT_QUEUE : undefined);
   const judgeDef = nt?.judge ?? sd.termination?.judge;
   let command: string[] | null = null;
   try {

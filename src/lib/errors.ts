@@ -42,7 +42,7 @@ export class SessionsError extends Error {
   }
 
   /** "file:line field: message" — the one line a user reads. */
-  get line(): string {
+  get display(): string {
     const w = this.where;
     if (!w?.file) return this.message;
     const loc = w.line ? `${w.file}:${w.line}` : w.file;
@@ -50,7 +50,7 @@ export class SessionsError extends Error {
   }
 
   toJSON() {
-    return { message: this.line, hint: this.hint ?? null, code: this.code, exit: this.exit, ...this.details };
+    return { message: this.display, hint: this.hint ?? null, code: this.code, exit: this.exit, ...this.details };
   }
 }
 

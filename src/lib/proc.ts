@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** kill(pid, 0): EPERM means the process exists but is not ours, which still counts as alive. */
 export function isAlive(pid: number | null | undefined): boolean {
@@ -47,12 +47,44 @@ export function killGroup(pgid: number, signal: NodeJS.Signals = "SIGTERM"): boo
   }
 }
 
+/**
+ * Whether any process of the group still runs. Zombies do not count: where PID 1 reaps lazily
+ * (containers), a killed child lingers as a zombie that kill(-pgid, 0) still reports.
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  if (process.platform !== "linux") return true;
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc");
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    if (pid.charCodeAt(0) > 57) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // rest[0] is the state, rest[2] the process group.
+      if (Number(rest[2]) === pgid && rest[0] !== "Z" && rest[0] !== "X") return true;
+    } catch {}
+  }
+  return false;
+}
+
+/** A single process: alive and not a zombie. */
+export function running(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return process.platform !== "linux";
   }
 }
 

@@ -1,5 +1,5 @@
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
-import { groupAlive, killGroup, sleep, waitFor } from "../../lib/proc.ts";
+import { groupAlive, killGroup, waitFor } from "../../lib/proc.ts";
 import { readAgentStatus } from "../status.ts";
 
 /** What the agent's process printed, turned into text for people (and kept raw where it is structured). */
@@ -168,7 +168,10 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
     killGroup(pgid, "SIGTERM");
     if (!(await waitFor(() => !groupAlive(pgid), 1000, 25))) killGroup(pgid, "SIGKILL");
   }
-  await Promise.race([pumps, sleep(2000)]);
+  // Output pipes still held open by something that escaped the group must not hold the engine.
+  let drainTimer: Timer | undefined;
+  await Promise.race([pumps, new Promise<void>((r) => (drainTimer = setTimeout(r, 2000)))]);
+  clearTimeout(drainTimer);
   if (req.parser && pending) emit(req.parser.line(pending));
   closeSync(out);
   if (raw !== null) closeSync(raw);

@@ -1,0 +1,156 @@
+import { statSync } from "node:fs";
+import { checkSessionName, tmuxName } from "../lib/names.ts";
+import { runPaths } from "../store/paths.ts";
+import type { DisplayStatus } from "../store/state.ts";
+import { evidence, sessionNames, tmuxIndex, type Evidence } from "./inspect.ts";
+
+const TMUX_PREFIX = "pipeline-";
+
+/** One row of `list` (DESIGN §6): the displayed status from the same evidence `status` uses. */
+export interface SessionRow {
+  session: string;
+  target: string | null;
+  status: DisplayStatus | "orphaned";
+  stage: string | null;
+  iteration: number | null;
+  max: number | null;
+  started_at: string | null;
+  updated_at: string | null;
+  alive: boolean;
+  tmux: boolean;
+  stalled: boolean;
+  problem: string | null;
+  /** One line on the session's health: why it failed, what it waits for, what to do. */
+  note: string;
+  /** A `{session}.{timestamp}` run directory kept by `start --force` (only with --all). */
+  archived: boolean;
+}
+
+export interface Overview {
+  rows: SessionRow[];
+  /** `pipeline-*` tmux sessions without our root marker: not ours, never touched. */
+  foreign: string[];
+}
+
+/**
+ * Every session of a root, newest first. Reads only lock files and state.json (never iteration
+ * files) and asks tmux once, so it stays fast with hundreds of sessions.
+ */
+export function overview(root: string, all = false): Overview {
+  const tmux = tmuxIndex();
+  const names = sessionNames(root, all);
+  const known = new Set(names.map(tmuxName));
+  const rows = names.map((name) => toRow(root, evidence(root, name, tmux.has(tmuxName(name)))));
+  const foreign: string[] = [];
+  for (const t of tmux.values()) {
+    if (!t.name.startsWith(TMUX_PREFIX) || known.has(t.name)) continue;
+    if (t.root === null) foreign.push(t.name);
+    else if (t.root === root) rows.push(orphan(t.name, t.created));
+  }
+  rows.sort((a, b) => time(b) - time(a) || a.session.localeCompare(b.session));
+  return { rows, foreign: foreign.sort() };
+}
+
+const time = (r: SessionRow) => Date.parse(r.updated_at ?? r.started_at ?? "") || 0;
+
+function toRow(root: string, ev: Evidence): SessionRow {
+  const s = ev.state;
+  const archived = ev.session.includes(".");
+  const base = {
+    session: ev.session,
+    alive: ev.alive,
+    tmux: ev.tmux,
+    stalled: ev.stalled,
+    problem: ev.problem,
+    archived,
+  };
+  if (!s) {
+    // No state to date the row: the run directory's own time still orders it.
+    const mtime = mtimeIso(runPaths(root, ev.session).dir);
+    return { ...base, target: null, status: ev.status, stage: null, iteration: null, max: null, started_at: null, updated_at: mtime, note: ev.problem ?? "" };
+  }
+  return {
+    ...base,
+    target: s.target,
+    status: ev.status,
+    stage: s.current_stage_id ?? null,
+    iteration: s.iteration,
+    max: s.max,
+    started_at: s.started_at,
+    updated_at: s.updated_at,
+    note: healthNote(ev, archived),
+  };
+}
+
+function orphan(name: string, created: number): SessionRow {
+  const session = name.slice(TMUX_PREFIX.length);
+  return {
+    session,
+    target: null,
+    status: "orphaned",
+    stage: null,
+    iteration: null,
+    max: null,
+    started_at: created ? new Date(created).toISOString() : null,
+    updated_at: null,
+    alive: false,
+    tmux: true,
+    stalled: false,
+    problem: `tmux session ${name} has no run directory`,
+    note: "tmux session without a run directory: 'sessions cleanup' removes it",
+    archived: false,
+  };
+}
+
+/** What a reader should know about a session beyond its status word. */
+export function healthNote(ev: Evidence, archived: boolean): string {
+  const s = ev.state;
+  if (!s) return ev.problem ?? "";
+  const notes: string[] = [];
+  switch (ev.status) {
+    case "crashed":
+      notes.push(`engine pid ${s.pid ?? "?"} is gone${ev.tmux ? " (tmux still open)" : ""}`);
+      if (!archived) notes.push(`'sessions resume ${ev.session}'`);
+      break;
+    case "failed":
+    case "killed":
+      if (s.error) notes.push(s.error.message);
+      break;
+    case "complete":
+      if (s.completion_reason) notes.push(s.completion_reason);
+      break;
+    case "paused":
+      notes.push(`paused: 'sessions resume ${ev.session}'`);
+      break;
+    case "running":
+      if (ev.stalled) notes.push(`stalled: no agent output for over ${Math.round((s.stall_after ?? 0) / 60)} min`);
+      if (s.waiting_until) notes.push(`waiting until ${clock(s.waiting_until)}${s.waiting_reason ? ` (${s.waiting_reason})` : ""}`);
+      if (!ev.tmux && !s.tmux) notes.push("foreground");
+      break;
+  }
+  if (ev.lock.state === "stale") notes.push(`stale lock (pid ${ev.lock.lock.pid}): 'sessions cleanup'`);
+  if (ev.lock.state === "unreadable") notes.push("unreadable lock file");
+  return notes.join("; ");
+}
+
+/** HH:MM:SS in local time. */
+export function clock(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
+}
+
+function mtimeIso(path: string): string | null {
+  try {
+    return statSync(path).mtime.toISOString();
+  } catch {
+    return null;
+  }
+}
+
+const ARCHIVED = /^[a-z0-9][a-z0-9-]{0,63}\.\d{8}T\d{6}$/;
+
+/** A session name given on the command line: a valid name, or an archived `{session}.{timestamp}` run. */
+export function sessionRef(name: string): string {
+  return ARCHIVED.test(name) ? name : checkSessionName(name);
+}

@@ -1,0 +1,174 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { groupAlive, isAlive, isSameProcess, killGroup, waitFor } from "../lib/proc.ts";
+import { tmuxName } from "../lib/names.ts";
+import { appendEvent } from "../store/events.ts";
+import { readLock, removeStale } from "../store/lock.ts";
+import { runPaths } from "../store/paths.ts";
+import { readState, writeState, type DisplayStatus, type State } from "../store/state.ts";
+import { killSession, listSessions, type TmuxSession } from "../tmux.ts";
+import { evidence, judge, requireSession, sessionNames } from "./inspect.ts";
+
+export type Stopped = "agent" | "engine" | "tmux" | "lock";
+
+/** What a kill would stop, judged before anything is signalled (and shown when asking to confirm). */
+export interface StopPlan {
+  session: string;
+  status: DisplayStatus;
+  agent: number | null;
+  engine: { pid: number; start: string | null } | null;
+  tmux: string | null;
+  /** A lock nobody live holds, to remove (a live one belongs to the engine). */
+  lock: boolean;
+  /** The state says running or paused: it must end as killed even if no engine is left to write it. */
+  markState: boolean;
+}
+
+export interface StopResult {
+  session: string;
+  killed: Stopped[];
+  /** The state was marked killed here because no engine was left to do it. */
+  marked: boolean;
+  status: DisplayStatus;
+}
+
+const AGENT_GRACE_MS = 3000;
+const ENGINE_GRACE_MS = 5000;
+export const RUNNING = new Set(["running", "paused"]);
+
+/**
+ * The agent's process group, if it still runs and is this session's. A pgid recorded in a state file
+ * may have been reused since the engine died, so on Linux a member must carry PIPELINE_SESSION.
+ */
+export function liveAgentGroup(state: State | null): number | null {
+  const pgid = state?.agent_pgid;
+  if (!state || !pgid || !groupAlive(pgid)) return null;
+  return groupBelongsTo(pgid, state.session) ? pgid : null;
+}
+
+function groupBelongsTo(pgid: number, session: string): boolean {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n));
+  } catch {
+    return true; // no /proc (macOS): the recorded group is all there is to go by
+  }
+  const marker = `PIPELINE_SESSION=${session}`;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // Fields after the command name: state, ppid, pgrp.
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
+      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(marker)) return true;
+    } catch {}
+  }
+  return false;
+}
+
+/** This root's tmux session for `session`, if there is one (a foreign or other root's one is not ours to kill). */
+function ownTmux(root: string, session: string, all: TmuxSession[]): string | null {
+  const name = tmuxName(session);
+  return all.some((t) => t.name === name && t.root === root) ? name : null;
+}
+
+export function planStop(root: string, session: string, tmuxSessions: TmuxSession[] = listSessions()): StopPlan {
+  const paths = runPaths(root, session);
+  const tmux = ownTmux(root, session, tmuxSessions);
+  if (!existsSync(paths.dir) && !existsSync(paths.lock) && !tmux) requireSession(root, session);
+  const read = readState(paths.state);
+  const lock = readLock(paths.lock);
+  const ev = judge(session, read, lock, tmux !== null);
+  const s = ev.state;
+  let engine: StopPlan["engine"] = null;
+  if (s && RUNNING.has(s.status) && s.pid && isSameProcess(s.pid, s.pid_start)) engine = { pid: s.pid, start: s.pid_start ?? null };
+  else if (!s && lock.state === "live") engine = { pid: lock.lock.pid, start: lock.lock.pid_start ?? null };
+  return {
+    session,
+    status: ev.status,
+    agent: s && RUNNING.has(s.status) ? liveAgentGroup(s) : null,
+    engine,
+    tmux,
+    lock: lock.state === "stale" || lock.state === "unreadable",
+    markState: !!s && RUNNING.has(s.status),
+  };
+}
+
+export const nothingToStop = (p: StopPlan) => !p.agent && !p.engine && !p.tmux && !p.markState && !p.lock;
+
+/** Sessions of the root that claim to run (running, paused, or crashed with a state still saying so). */
+export function runningSessions(root: string): string[] {
+  const tmux = listSessions();
+  return sessionNames(root).filter((n) => {
+    const s = evidence(root, n, ownTmux(root, n, tmux) !== null).state;
+    return !!s && RUNNING.has(s.status);
+  });
+}
+
+/**
+ * Stop a session from the outside, in the order that leaves nothing running: the agent's process
+ * group (Node-based agents ignore the SIGHUP of a closing tmux), the engine, the tmux session, the
+ * lock; then make sure the state says killed. Every file is kept, so `resume` can continue it.
+ */
+export async function stopSession(root: string, plan: StopPlan): Promise<StopResult> {
+  const paths = runPaths(root, plan.session);
+  const killed: Stopped[] = [];
+  const engineGone = (e: NonNullable<StopPlan["engine"]>) => !isSameProcess(e.pid, e.start);
+
+  if (plan.agent) killGroup(plan.agent, "SIGTERM");
+  // The engine must learn it is being killed before it sees its agent die, or it would record a
+  // failed iteration and carry on (or fail the session) instead of ending as killed.
+  if (plan.engine) signal(plan.engine.pid, "SIGTERM");
+  if (plan.agent) {
+    const pgid = plan.agent;
+    if (!(await waitFor(() => !groupAlive(pgid), AGENT_GRACE_MS, 20))) killGroup(pgid, "SIGKILL");
+    await waitFor(() => !groupAlive(pgid), 1000, 20);
+    killed.push("agent");
+  }
+  if (plan.engine) {
+    const e = plan.engine;
+    const finished = () => {
+      if (engineGone(e)) return true;
+      const s = readState(paths.state);
+      const l = readLock(paths.lock);
+      return s.ok && !RUNNING.has(s.state.status) && !(l.state === "live" && l.lock.pid === e.pid);
+    };
+    if (!(await waitFor(finished, ENGINE_GRACE_MS, 20))) {
+      signal(e.pid, "SIGKILL");
+      await waitFor(() => !isAlive(e.pid), 2000, 20);
+    }
+    killed.push("engine");
+  }
+  if (plan.tmux) {
+    killSession(plan.tmux); // usually already gone with its engine; --keep leaves it open
+    killed.push("tmux");
+  }
+  const lock = readLock(paths.lock);
+  if ((lock.state === "stale" || lock.state === "unreadable") && removeStale(paths.lock, lock.state === "stale" ? lock.lock : null)) killed.push("lock");
+
+  let marked = false;
+  const read = readState(paths.state);
+  if (read.ok && RUNNING.has(read.state.status) && !isSameProcess(read.state.pid, read.state.pid_start)) {
+    markKilled(paths, read.state);
+    marked = true;
+  }
+  return { session: plan.session, killed, marked, status: evidence(root, plan.session, false).status };
+}
+
+/** What the engine would have written had it lived to see its SIGTERM. */
+function markKilled(paths: ReturnType<typeof runPaths>, s: State): void {
+  const at = new Date().toISOString();
+  s.status = "killed";
+  s.completed_at = at;
+  s.updated_at = at;
+  s.agent_pgid = null;
+  s.pause_requested = false;
+  s.error = { message: "killed by 'sessions kill' (the engine was not running)", kind: "signal", at, stage: s.current_stage_id ?? null, iteration: s.iteration };
+  for (const st of s.stages) if (st.status === "running") st.status = "killed";
+  appendEvent(paths.events, { type: "session_killed", session: s.session, cursor: null, data: { signal: null, by: "sessions kill", engine: "gone" } });
+  writeState(paths.state, s);
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {}
+}

@@ -1,0 +1,171 @@
+/** The human views of list, status and tail: pure functions from data to text, so they are testable. */
+import { c, duration, table } from "../lib/output.ts";
+import type { SessionEvent } from "../store/events.ts";
+import type { HistoryEntry } from "../store/state.ts";
+import type { StatusDoc } from "./inspect.ts";
+import { clock, type Overview, type SessionRow } from "./overview.ts";
+
+const COLORS: Record<string, (s: string) => string> = {
+  running: c.cyan,
+  paused: c.yellow,
+  complete: c.green,
+  failed: c.red,
+  killed: c.yellow,
+  crashed: c.red,
+  unreadable: c.red,
+  orphaned: c.yellow,
+};
+
+export const paintStatus = (status: string) => (COLORS[status] ?? ((s: string) => s))(status);
+
+export function listView(o: Overview, now = Date.now()): string {
+  const lines: string[] = [];
+  if (o.rows.length) {
+    lines.push(
+      table(
+        o.rows.map((r) => [
+          r.archived ? c.dim(r.session) : r.session,
+          r.target ?? "-",
+          paintStatus(r.status) + (r.stalled ? c.yellow(" (stalled)") : ""),
+          r.stage ?? "-",
+          r.iteration === null ? "-" : `${r.iteration}/${r.max ?? "?"}`,
+          age(r, now),
+          truncate(r.note, 80),
+        ]),
+        ["SESSION", "TARGET", "STATUS", "STAGE", "ITER", "AGE", "HEALTH"],
+      ),
+    );
+    lines.push("", c.dim(counts(o.rows)));
+  } else {
+    lines.push("no sessions here yet: 'sessions start <target>' starts one ('sessions stages' lists what can be started)");
+  }
+  if (o.foreign.length) {
+    lines.push("", c.dim(`foreign tmux sessions (pipeline-* not started by sessions; left alone): ${o.foreign.join(", ")}`));
+  }
+  return lines.join("\n");
+}
+
+function age(r: SessionRow, now: number): string {
+  const t = Date.parse(r.started_at ?? r.updated_at ?? "");
+  return Number.isNaN(t) ? "-" : duration(now - t);
+}
+
+function counts(rows: SessionRow[]): string {
+  const by = new Map<string, number>();
+  for (const r of rows) by.set(r.status, (by.get(r.status) ?? 0) + 1);
+  return `${rows.length} session${rows.length === 1 ? "" : "s"}: ${[...by].map(([s, n]) => `${n} ${s}`).join(", ")}`;
+}
+
+export function truncate(s: string, n: number): string {
+  const one = s.replace(/\s+/g, " ").trim();
+  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
+}
+
+export function progressBar(done: number, max: number, width = 20): string {
+  const f = max > 0 ? Math.min(1, Math.max(0, done / max)) : 0;
+  const n = Math.round(f * width);
+  return `[${"#".repeat(n)}${"-".repeat(width - n)}] ${Math.round(f * 100)}%`;
+}
+
+/** `status <s>` for a person: what it is, where it is, what happened last, what to do next. */
+export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): string {
+  const now = o.now ?? Date.now();
+  const row = (k: string, v: string) => `  ${k.padEnd(10)} ${v}`;
+  const lines = [`${c.bold(d.session)}  ${paintStatus(d.status)}${d.stalled ? c.yellow(" (stalled)") : ""}`];
+  if (d.unreadable) {
+    lines.push(row("problem", `${d.paths.state}: ${d.unreadable}`));
+  }
+  if ("target" in d) lines.push(row("target", `${d.type} ${d.target}`));
+  const lock = d.lock ? `lock pid ${d.lock.pid} ${d.lock.stale ? c.yellow("stale") : "live"} (${d.lock.host})` : "no lock";
+  const engine = "pid" in d && d.pid ? `engine pid ${d.pid} ${d.alive ? "alive" : "gone"}` : `engine ${d.alive ? "alive" : "not running"}`;
+  lines.push(row("engine", `${engine}; ${lock}; tmux ${d.tmux ? "present" : "gone"}`));
+  if ("stages" in d) {
+    const of = d.stages.length > 1 ? ` (node ${d.current_stage + 1}/${d.stages.length})` : "";
+    const done = d.iteration_completed;
+    const bar = o.tty && d.max ? `  ${progressBar(done, d.max)}` : "";
+    lines.push(row("stage", `${d.current_stage_id ?? "-"}${of}`));
+    lines.push(row("iteration", `${d.iteration}/${d.max}${d.iteration > done ? ` (${done} done)` : ""}${bar}`));
+  }
+  if (d.last) {
+    lines.push(row("last", `#${d.last.iteration} ${decision(d.last.decision)}${d.last.reason ? `: ${truncate(d.last.reason, 100)}` : ""}`));
+    if (d.last.summary) lines.push(row("", truncate(d.last.summary, 120)));
+  }
+  if ("waiting_until" in d && d.waiting_until) {
+    lines.push(row("waiting", `until ${clock(d.waiting_until)}${d.waiting_reason ? ` (${truncate(d.waiting_reason, 80)})` : ""}`));
+  }
+  if ("pause_requested" in d && (d.status === "paused" || d.pause_requested)) {
+    lines.push(row("paused", d.status === "paused" ? `yes: 'sessions resume ${d.session}' continues` : "requested: holds after the running iteration"));
+  }
+  if ("error" in d && d.error) {
+    lines.push(row("error", `${d.error.message}${d.error.kind ? c.dim(` [${d.error.kind}]`) : ""}`));
+  }
+  if ("started_at" in d) {
+    const end = d.completed_at ? Date.parse(d.completed_at) : d.alive ? now : Date.parse(d.updated_at);
+    lines.push(row("duration", `${duration(end - Date.parse(d.started_at))} (started ${d.started_at}${d.completed_at ? `, ended ${d.completed_at}` : ""})`));
+    const t = d.totals;
+    lines.push(row("totals", `${t.iterations} iteration${t.iterations === 1 ? "" : "s"}, ${t.failures} failed${t.cost_usd ? `, $${t.cost_usd.toFixed(2)}` : ""}`));
+  }
+  if ("history" in d && d.history.length) {
+    lines.push("", c.bold("recent iterations"));
+    for (const h of d.history.slice(-5)) lines.push(`  ${historyLine(h)}`);
+  }
+  lines.push("", c.bold("paths"));
+  lines.push(row("run dir", d.paths.run_dir), row("state", d.paths.state), row("events", d.paths.events), row("log", d.paths.log));
+  const next = nextStep(d);
+  if (next) lines.push("", next);
+  return lines.join("\n");
+}
+
+function historyLine(h: HistoryEntry): string {
+  const who = h.provider ? `${h.stage}[${h.provider}]` : h.stage;
+  const what = h.decision === "failed" ? h.reason : (h.summary ?? h.reason);
+  return `#${String(h.iteration).padEnd(3)} ${who} ${decision(h.decision)} ${c.dim(duration(h.duration_ms))}${what ? `  ${truncate(what, 90)}` : ""}`;
+}
+
+const decision = (d: string) => (d === "failed" || d === "error" ? c.red(d) : d === "stop" ? c.green(d) : d);
+
+function nextStep(d: StatusDoc): string | null {
+  switch (d.status) {
+    case "running":
+    case "paused":
+      return c.dim(`watch: sessions monitor ${d.session} · events: sessions tail ${d.session} --follow · stop: sessions kill ${d.session}`);
+    case "crashed":
+    case "failed":
+    case "killed":
+      return c.dim(`continue where it stopped: sessions resume ${d.session} · log: sessions monitor ${d.session}`);
+    case "unreadable":
+      return c.dim(`nothing was changed; inspect ${d.paths.state} and ${d.paths.events}`);
+    default:
+      return null;
+  }
+}
+
+/** `[HH:MM:SS] type node/id #iteration [provider]: what happened`. */
+export function eventLine(e: SessionEvent): string {
+  const at = `[${clock(e.ts)}]`;
+  const cur = e.cursor;
+  const where = cur ? ` ${cur.node}/${cur.id}${cur.iteration ? ` #${cur.iteration}` : ""}${cur.provider ? ` [${cur.provider}]` : ""}` : "";
+  const what = eventData(e);
+  return `${c.dim(at)} ${e.type}${where}${what ? `: ${what}` : ""}`;
+}
+
+function eventData(e: SessionEvent): string {
+  const d = e.data as Record<string, any>;
+  switch (e.type) {
+    case "iteration_complete": {
+      const text = d.decision === "failed" ? d.reason : (d.summary ?? d.reason);
+      return `${decision(String(d.decision))}${text ? ` — ${truncate(String(text), 160)}` : ""}`;
+    }
+    case "session_failed":
+      return d.error?.message ?? "";
+    case "session_killed":
+      return `by ${d.signal ?? "signal"}`;
+    case "waiting":
+      return `until ${d.until ? clock(String(d.until)) : "?"}${d.reason ? ` (${truncate(String(d.reason), 100)})` : ""}`;
+    default:
+      return Object.entries(d)
+        .filter(([, v]) => v !== null && v !== undefined && typeof v !== "object")
+        .map(([k, v]) => `${k}=${typeof v === "string" && /\s/.test(v) ? JSON.stringify(v) : v}`)
+        .join(" ");
+  }
+}
