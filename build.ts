@@ -13,6 +13,8 @@ const result = await Bun.build({
   compile: { outfile, autoloadDotenv: false, autoloadBunfig: false },
   minify: true,
   bytecode: true,
+  // Chunks load only when a verb imports them: --version must not parse the whole bundle.
+  splitting: true,
   format: "esm",
   sourcemap: "none",
   define: { SESSIONS_VERSION: JSON.stringify(version), SESSIONS_COMMIT: JSON.stringify(sha || "unknown") },

@@ -279,7 +279,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
 
   const p = loadPipelineSource(target.source, target.name, out);
   if (!p) return null;
-  const pipelineInputs = resolveInputs(root, p.inputs, out, p.file);
+  const pipelineInputs = resolveInputs(root, p.inputs, out, p.file, p.yaml);
   const nodes: NodePlan[] = [];
   const seen: NodePlan[] = [];
   for (const raw of p.nodes) {
@@ -294,13 +294,14 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
       const st = stageByName(stageName, p.file, { line: lineOf(p.yaml, [...raw.path, raw.def.stage ? "stage" : "loop"]), field: `${fieldPath(raw.path)}.stage` });
       if (!st) continue;
       checkNodeTermination(raw.def, st, p, raw.path, out);
-      const node = stagePlan(root, st, raw.id, raw.def, opts, p.defaults, out);
+      const node = stagePlan(root, st, raw.id, raw.def, opts, p.defaults, out, true, { file: p.file, yaml: p.yaml, path: raw.path });
       if (!node) continue;
       node.inputs = nodeInputs(raw.def.inputs, seen, p, raw.path, out);
       nodes.push(node);
       seen.push(node);
     } else {
       const block = raw.def.parallel;
+      const blockInputs = nodeInputs(raw.def.inputs, seen, p, raw.path, out);
       const providers: ParallelPlan["providers"] = [];
       const pids = new Set<string>();
       block.providers.forEach((entry, i) => {
@@ -329,9 +330,10 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
         const st = stageByName(stageName, p.file, { line: lineOf(p.yaml, [...spath, "stage"]), field: `${fieldPath(spath)}.stage` });
         if (!st) return;
         checkNodeTermination(s, st, p, spath, out);
-        const plan = stagePlan(root, st, id, { ...s, provider: undefined }, { ...opts, provider: undefined, command: undefined }, p.defaults, out, false);
+        const plan = stagePlan(root, st, id, { ...s, provider: undefined }, { ...opts, provider: undefined, command: undefined }, p.defaults, out, false, { file: p.file, yaml: p.yaml, path: spath });
         if (plan) {
-          plan.inputs = nodeInputs(s.inputs, [...seen, ...stages], p, spath, out);
+          // The block's inputs go to each of its stages that names none of its own.
+          plan.inputs = s.inputs ? nodeInputs(s.inputs, [...seen, ...stages], p, spath, out) : blockInputs;
           stages.push(plan);
         }
       });
@@ -347,7 +349,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
         stages,
         isolation: block.isolation ?? (existsSync(join(root, ".git")) ? "worktree" : "none"),
         fail_fast: failFast,
-        inputs: nodeInputs(raw.def.inputs, seen, p, raw.path, out),
+        inputs: blockInputs,
       };
       nodes.push(node);
       seen.push(node);
@@ -380,6 +382,18 @@ function checkNodeTermination(n: StageNodeDef, st: LoadedStage, p: LoadedPipelin
   }
 }
 
+/** Where node `id` stands relative to the node at `path` (a top-level node or a stage in a parallel block). */
+function nodeOrder(p: LoadedPipeline, id: string, path: (string | number)[]): "earlier" | "later" | "unknown" {
+  const here = path[1] as number;
+  const top = p.nodes.find((n) => n.id === id);
+  if (top) return (top.path[1] as number) < here ? "earlier" : "later";
+  const block = p.nodes.find((n) => n.path[1] === here);
+  if (block?.kind !== "parallel") return "unknown";
+  const ids = block.def.parallel.stages.map((s) => s.id ?? s.name);
+  const at = ids.indexOf(id);
+  return at < 0 ? "unknown" : at < (path[4] as number) ? "earlier" : "later";
+}
+
 function nodeInputs(
   def: StageNodeDef["inputs"],
   earlier: NodePlan[],
@@ -393,8 +407,9 @@ function nodeInputs(
   if (def.from) {
     const target = earlier.find((n) => n.id === def.from);
     if (!target) {
-      const later = p.nodes.some((n) => n.id === def.from);
-      err(out, p.file, later ? `input from ${def.from}, which runs later (or is this node)` : `input from unknown node ${def.from}`, at("from"));
+      const order = nodeOrder(p, def.from, path);
+      // An earlier node that did not resolve has its own error already.
+      if (order !== "earlier") err(out, p.file, order === "later" ? `input from ${def.from}, which runs later (or is this node)` : `input from unknown node ${def.from}`, at("from"));
     } else if (target.kind === "parallel") {
       err(out, p.file, `${def.from} is a parallel block: use from_parallel: { block: ${def.from}, stage: <id> }`, at("from"));
     } else inputs.from = def.from;
@@ -429,8 +444,14 @@ function stagePlan(
   defaults: LoadedPipeline["defaults"],
   out: Diagnostic[],
   resolveProvider = true,
+  nodeAt?: { file: string; yaml: YamlFile; path: (string | number)[] },
 ): StagePlan | null {
   const sd = st.def;
+  // Problems point at the node when it set the field, else at the stage.
+  const where = (nodeSet: boolean, keys: string[]): [string, Partial<Diagnostic>] =>
+    nodeSet && nodeAt
+      ? [nodeAt.file, { line: lineOf(nodeAt.yaml, [...nodeAt.path, ...keys]), field: fieldPath([...nodeAt.path, ...keys]) }]
+      : [st.file, { line: lineOf(st.yaml, keys), field: keys.join(".") }];
   const nt = node?.termination;
   const type = nt?.type ?? typeOf(sd.termination, sd.completion);
   const max = opts.max ?? node?.runs ?? nt?.max ?? nt?.iterations ?? sd.termination?.max ?? sd.termination?.iterations ?? LIMITS.defaultMax;
@@ -443,13 +464,17 @@ function stagePlan(
   try {
     command = queueCommand ? splitWords(queueCommand) : null;
   } catch (e) {
-    err(out, st.file, (e as Error).message, { field: "termination.command" });
+    const [f, at] = where(nt?.command !== undefined, ["termination", "command"]);
+    err(out, f, (e as Error).message, at);
   }
   const providerName = opts.provider ?? node?.provider ?? sd.provider ?? defaults.provider ?? "claude";
   const model = opts.model ?? node?.model ?? sd.model ?? defaults.model ?? null;
-  const provider = providerPlan(root, providerName, model, opts.command ?? node?.command ?? sd.command, opts, out, st.file, { field: "command" }, resolveProvider);
+  const commandText = opts.command ?? node?.command ?? sd.command;
+  const [pFile, pAt] = where(node?.command !== undefined || node?.provider !== undefined, [(node?.command ?? sd.command) !== undefined ? "command" : "provider"]);
+  const provider = providerPlan(root, providerName, model, commandText, opts, out, pFile, pAt, resolveProvider);
+  const [jFile, jAt] = where(nt?.judge !== undefined, ["termination", "judge"]);
   const judge = judgeDef
-    ? providerPlan(root, judgeDef.provider ?? "claude", judgeDef.model ?? (judgeDef.provider && judgeDef.provider !== "claude" ? null : "haiku"), judgeDef.command, opts, out, st.file, { field: "termination.judge" }, resolveProvider)
+    ? providerPlan(root, judgeDef.provider ?? "claude", judgeDef.model ?? (judgeDef.provider && judgeDef.provider !== "claude" ? null : "haiku"), judgeDef.command, opts, out, jFile, jAt, resolveProvider)
     : null;
   if (!provider) return null;
   return {
@@ -538,12 +563,12 @@ function resolveExecutable(root: string, word: string): string {
 }
 
 /** --input files (and a pipeline's inputs:) to absolute paths; a directory gives its files. */
-function resolveInputs(root: string, list: string[], out: Diagnostic[], file = "--input"): string[] {
+function resolveInputs(root: string, list: string[], out: Diagnostic[], file = "--input", y?: YamlFile): string[] {
   const res: string[] = [];
-  for (const item of list) {
+  for (const [i, item] of list.entries()) {
     const p = isAbsolute(item) ? item : resolve(file === "--input" ? process.cwd() : root, item);
     if (!existsSync(p)) {
-      err(out, file, `input ${item} does not exist`, { field: "inputs" });
+      err(out, file, `input ${item} does not exist`, y ? { line: lineOf(y, ["inputs", i]), field: `inputs[${i}]` } : { field: "inputs" });
       continue;
     }
     if (statSync(p).isDirectory()) {

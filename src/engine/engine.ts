@@ -414,13 +414,13 @@ export class Engine {
     const from_stage: Record<string, string[]> = {};
     const parent = sr.provider.id ? join(sr.stageDir, "..") : this.paths.dir;
     if (inp.from) {
-      const idx = sr.provider.id
-        ? this.parallelStageIndex(sr.node, inp.from)
-        : this.plan.nodes.findIndex((n) => n.id === inp.from);
-      const from = sr.provider.id ? (this.plan.nodes[sr.node] as ParallelPlan).stages[idx] : this.plan.nodes[idx];
+      // In a parallel block `from` names an earlier stage of the block, else a top-level node.
+      const inBlock = sr.provider.id ? this.parallelStageIndex(sr.node, inp.from) : -1;
+      const idx = inBlock >= 0 ? inBlock : this.plan.nodes.findIndex((n) => n.id === inp.from);
+      const from = inBlock >= 0 ? (this.plan.nodes[sr.node] as ParallelPlan).stages[idx] : this.plan.nodes[idx];
       if (from && from.kind === "stage") {
-        const dir = join(parent, stageDirName(idx, from.id));
-        const fr: StageRun = { ...sr, stage: from, stageDir: dir };
+        const dir = join(inBlock >= 0 ? parent : this.paths.dir, stageDirName(idx, from.id));
+        const fr: StageRun = { ...sr, stage: from, stageDir: dir, cwd: inBlock >= 0 ? sr.cwd : this.plan.root };
         from_stage[from.id] = stageOutputs(dir, this.finalOutput(fr), inp.select);
       }
     }

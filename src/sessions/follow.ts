@@ -15,8 +15,13 @@ export class FileFollower {
 
   constructor(
     readonly path: string,
-    private offset: number,
+    private pos: number,
   ) {}
+
+  /** How far the file has been read. */
+  get offset(): number {
+    return this.pos;
+  }
 
   /** Follow from the current end of the file (0 when it does not exist yet). */
   static atEnd(path: string): FileFollower {
@@ -25,19 +30,19 @@ export class FileFollower {
 
   read(): string[] {
     const size = fileSize(this.path);
-    if (size < this.offset) {
-      this.offset = 0;
+    if (size < this.pos) {
+      this.pos = 0;
       this.rest = "";
     }
-    if (size === this.offset) return [];
-    const buf = Buffer.alloc(size - this.offset);
+    if (size === this.pos) return [];
+    const buf = Buffer.alloc(size - this.pos);
     const fd = openSync(this.path, "r");
     try {
-      readSync(fd, buf, 0, buf.length, this.offset);
+      readSync(fd, buf, 0, buf.length, this.pos);
     } finally {
       closeSync(fd);
     }
-    this.offset = size;
+    this.pos = size;
     const text = this.rest + this.decoder.decode(buf, { stream: true });
     const lines = text.split("\n");
     this.rest = lines.pop()!;

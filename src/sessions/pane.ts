@@ -1,9 +1,9 @@
 /** Looking at a session's terminal without disturbing it: the tmux pane, or engine.log once tmux is gone. */
 import { failed } from "../lib/errors.ts";
 import { tmuxName } from "../lib/names.ts";
-import { readTail } from "../store/fsx.ts";
 import { runPaths } from "../store/paths.ts";
 import { attach, capturePane, hasSession, insideTmux } from "../tmux.ts";
+import { ended, FileFollower, loop, newPaneLines, poll } from "./follow.ts";
 import { evidence, requireSession } from "./inspect.ts";
 
 export interface Peek {
@@ -19,14 +19,15 @@ export function capture(session: string, lines: number): string[] | null {
   return trimBlank(text.split("\n")).slice(-lines);
 }
 
-/** The last `lines` lines of engine.log, reading only as much of its end as they need. */
-export async function logTail(root: string, session: string, lines: number): Promise<string[]> {
-  const path = runPaths(root, session).log;
-  const f = Bun.file(path);
-  if (!(await f.exists()) || lines === 0) return [];
+/** The last `lines` lines of engine.log before byte `end`, reading only as much of it as they need. */
+async function logTail(path: string, lines: number, end: number): Promise<string[]> {
+  if (lines === 0 || end === 0) return [];
   for (let bytes = 64 * 1024; ; bytes *= 4) {
-    const got = trimBlank((await readTail(path, bytes)).split("\n"));
-    if (got.length >= lines || bytes >= f.size) return got.slice(-lines);
+    const start = Math.max(0, end - bytes);
+    let text = await Bun.file(path).slice(start, end).text();
+    if (start > 0) text = text.slice(text.indexOf("\n") + 1);
+    const got = trimBlank(text.split("\n"));
+    if (got.length >= lines || start === 0) return got.slice(-lines);
   }
 }
 
@@ -35,7 +36,41 @@ export async function peek(root: string, session: string, lines: number): Promis
   requireSession(root, session);
   const pane = capture(session, lines);
   if (pane) return { session, source: "tmux", lines: pane };
-  return { session, source: "log", lines: await logTail(root, session, lines) };
+  const path = runPaths(root, session).log;
+  return { session, source: "log", lines: await logTail(path, lines, FileFollower.atEnd(path).offset) };
+}
+
+/**
+ * peek, then what is new every `everyMs` until the session ends (or Ctrl-C): re-captures of the
+ * pane while tmux has it, else the lines appended to engine.log. `show` gets each non-empty batch.
+ */
+export async function followPeek(root: string, session: string, lines: number, show: (p: Peek) => void, everyMs = 500): Promise<void> {
+  requireSession(root, session);
+  // Capture a wider window than is shown, so that a burst between two captures is not lost.
+  const window = Math.max(lines, 500);
+  let prev = capture(session, window);
+  if (prev) {
+    show({ session, source: "tmux", lines: prev.slice(-lines) });
+    await loop(() => {
+      const done = ended(poll(root, session));
+      const cur = capture(session, window);
+      if (!cur) return true;
+      const fresh = newPaneLines(prev!, cur);
+      if (fresh.length) show({ session, source: "tmux", lines: fresh });
+      prev = cur;
+      return done;
+    }, everyMs);
+    return;
+  }
+  const path = runPaths(root, session).log;
+  const follower = FileFollower.atEnd(path);
+  show({ session, source: "log", lines: await logTail(path, lines, follower.offset) });
+  await loop(() => {
+    const done = ended(poll(root, session));
+    const fresh = follower.read();
+    if (fresh.length) show({ session, source: "log", lines: fresh });
+    return done;
+  }, everyMs);
 }
 
 export const tmuxAlive = (session: string) => hasSession(tmuxName(session));

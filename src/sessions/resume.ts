@@ -1,0 +1,144 @@
+import type { Plan } from "../defs/plan.ts";
+import { progressKey, replay } from "../engine/replay.ts";
+import { readPlan } from "../engine/run.ts";
+import { conflict, failed } from "../lib/errors.ts";
+import { checkSessionName, tmuxName } from "../lib/names.ts";
+import { isSameProcess, stopGroup, waitFor } from "../lib/proc.ts";
+import { readControl, writeControl } from "../store/control.ts";
+import { readEvents, type SessionEvent } from "../store/events.ts";
+import { releaseLock } from "../store/lock.ts";
+import { runPaths } from "../store/paths.ts";
+import { readState, type State } from "../store/state.ts";
+import { killSession, listSessions } from "../tmux.ts";
+import { evidence, requireSession } from "./inspect.ts";
+import { acquireLock, launch, requireTmux, type Launched } from "./launch.ts";
+import { liveAgentGroup } from "./stop.ts";
+
+export interface ResumeRequest {
+  root: string;
+  session: string;
+  foreground: boolean;
+  keep: boolean;
+  context?: string;
+  echo: "stdout" | "stderr";
+}
+
+export interface ResumePoint {
+  node: number;
+  id: string | null;
+  iteration: number;
+}
+
+export interface Resumed extends Launched {
+  target: string;
+  resumed_at: ResumePoint;
+  /** A paused engine was told to go on (no new engine was started). */
+  unpaused: boolean;
+}
+
+/**
+ * Where a resumed engine picks up, from the event log it replays itself: the first node not
+ * complete and, in it, the first iteration not completed (the lowest among parallel providers).
+ */
+export function resumePoint(plan: Plan, events: SessionEvent[]): ResumePoint {
+  const done = replay(events);
+  const next = (node: number, provider: string | null, stage: string) => {
+    const p = done.stages.get(progressKey(node, provider, stage));
+    return (p?.completed ?? 0) + (p?.done ? 0 : 1);
+  };
+  for (let i = 0; i < plan.nodes.length; i++) {
+    if (done.nodesDone.has(i)) continue;
+    const n = plan.nodes[i]!;
+    if (n.kind === "stage") return { node: i, id: n.id, iteration: next(i, null, n.id) };
+    const firsts = n.providers.map((p) => {
+      const open = n.stages.find((s) => !done.stages.get(progressKey(i, p.id, s.id))?.done);
+      return open ? next(i, p.id, open.id) : Infinity;
+    });
+    const first = Math.min(...firsts);
+    return { node: i, id: n.id, iteration: Number.isFinite(first) ? first : 0 };
+  }
+  return { node: plan.nodes.length, id: null, iteration: 0 };
+}
+
+/**
+ * Continue a session: a paused engine is told to go on; a crashed, failed or killed one gets a new
+ * engine on the same run directory, which replays events.jsonl so no completed iteration runs twice.
+ */
+export async function resume(req: ResumeRequest): Promise<Resumed> {
+  const { root, session } = req;
+  checkSessionName(session);
+  requireSession(root, session);
+  const paths = runPaths(root, session);
+  const plan = readPlan(paths);
+  const ev = evidence(root, session);
+  const control = readControl(paths.dir);
+  const at = () => resumePoint(plan, readEvents(paths.events).events);
+
+  if (ev.alive && ev.state) {
+    if (ev.state.status !== "paused" && !control?.pause) {
+      throw conflict(`session ${session} is running (engine pid ${ev.state.pid})`, {
+        hint: `'sessions pause ${session}' holds it, 'sessions kill ${session}' stops it`,
+      });
+    }
+    return unpause(req, ev.state, plan.target.name, at());
+  }
+  if (ev.state?.status === "complete") {
+    throw conflict(`session ${session} is complete: there is nothing to resume`, {
+      hint: `'sessions start ${plan.target.name} ${session} --force' runs it again (the old run is kept)`,
+    });
+  }
+
+  if (!req.foreground) requireTmux();
+  acquireLock(paths.lock, session, { takeStale: true });
+  let point: ResumePoint;
+  try {
+    if (!req.foreground) {
+      // A tmux session left open (--keep) or orphaned by a dead engine is in the way of the new one.
+      const old = listSessions().find((t) => t.name === tmuxName(session));
+      if (old && old.root !== root) {
+        throw conflict(`tmux session ${old.name} exists and is not this root's`, { hint: "end it yourself, or resume with --foreground" });
+      }
+      if (old) killSession(old.name);
+    }
+    // An agent that outlived its engine would otherwise run the same iteration as the new one.
+    const stray = liveAgentGroup(ev.state);
+    if (stray) await stopGroup(stray);
+    // A session killed while paused left pause:true behind; --context reaches the next iteration as ${CONTEXT}.
+    if (control?.pause || req.context !== undefined) writeControl(paths.dir, { pause: false, context: req.context ?? control?.context ?? null });
+    point = at();
+  } catch (e) {
+    releaseLock(paths.lock);
+    throw e;
+  }
+  const launched = await launch({ root, session, plan, foreground: req.foreground, keep: req.keep || plan.keep, echo: req.echo, freshRunDir: false });
+  return { ...launched, target: plan.target.name, resumed_at: point, unpaused: false };
+}
+
+/** Tell a paused (or pausing) engine to go on, and wait until its state says running again. */
+async function unpause(req: ResumeRequest, s: State, target: string, point: ResumePoint): Promise<Resumed> {
+  const paths = runPaths(req.root, req.session);
+  const control = readControl(paths.dir);
+  writeControl(paths.dir, { pause: false, context: req.context ?? control?.context ?? null });
+  const { pid, pid_start } = s;
+  const running = await waitFor(() => {
+    const r = readState(paths.state);
+    return (r.ok && r.state.status !== "paused") || !isSameProcess(pid, pid_start);
+  }, 10_000, 50);
+  if (!running) throw failed(`session ${req.session} did not leave pause within 10 s`, { hint: `see ${paths.log}` });
+  let state = readState(paths.state);
+  if (req.foreground) {
+    // The engine runs elsewhere: --foreground waits for it to end, as a foreground run would.
+    await waitFor(() => !isSameProcess(pid, pid_start), Number.MAX_SAFE_INTEGER, 250);
+    state = readState(paths.state);
+  }
+  return {
+    session: req.session,
+    tmux: s.tmux ?? null,
+    pid: pid ?? 0,
+    run_dir: paths.dir,
+    state: state.ok ? state.state : null,
+    target,
+    resumed_at: point,
+    unpaused: true,
+  };
+}

@@ -1,0 +1,83 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { acquireLock, makeLock, readLock, releaseLock, removeStale, transferLock } from "../../../src/store/lock.ts";
+import { tempRoot } from "../../helpers.ts";
+
+const lockAt = (dir: string) => join(dir, "locks", "s.lock");
+
+describe("lock", () => {
+  test("exclusive create writes the whole lock", () => {
+    using root = tempRoot({ git: false });
+    const lock = acquireLock(lockAt(root.path), "s");
+    expect(lock.pid).toBe(process.pid);
+    expect(JSON.parse(readFileSync(lockAt(root.path), "utf8"))).toEqual(lock);
+    expect(readLock(lockAt(root.path)).state).toBe("live");
+  });
+
+  test("a live lock is never taken, even when asked to take stale ones", () => {
+    using root = tempRoot({ git: false });
+    acquireLock(lockAt(root.path), "s");
+    expect(() => acquireLock(lockAt(root.path), "s", { takeStale: true })).toThrow(/is running/);
+    try {
+      acquireLock(lockAt(root.path), "s");
+    } catch (e) {
+      expect((e as { exit: number }).exit).toBe(4);
+    }
+  });
+
+  test("a dead pid is stale: refused without takeStale, replaced with it", () => {
+    using root = tempRoot({ git: false });
+    const path = lockAt(root.path);
+    acquireLock(path, "s", { pid: 999_999 });
+    const seen = readLock(path);
+    expect(seen.state).toBe("stale");
+    expect(() => acquireLock(path, "s")).toThrow(/stale lock/);
+    const mine = acquireLock(path, "s", { takeStale: true });
+    expect(mine.pid).toBe(process.pid);
+  });
+
+  test("a reused pid (alive, other start time) is stale", () => {
+    using root = tempRoot({ git: false });
+    const path = lockAt(root.path);
+    acquireLock(path, "s");
+    const reused = { ...makeLock("s"), pid_start: "1" };
+    writeFileSync(path, JSON.stringify(reused));
+    const seen = readLock(path);
+    expect(seen.state).toBe("stale");
+    if (seen.state === "stale") expect(seen.why).toContain("reused");
+  });
+
+  test("garbage is unreadable, and only taken with takeStale", () => {
+    using root = tempRoot({ git: false });
+    const path = lockAt(root.path);
+    acquireLock(path, "s");
+    writeFileSync(path, "{half");
+    expect(readLock(path).state).toBe("unreadable");
+    expect(() => acquireLock(path, "s")).toThrow(/unreadable/);
+    expect(acquireLock(path, "s", { takeStale: true }).pid).toBe(process.pid);
+  });
+
+  test("removeStale puts back a lock that turned live meanwhile", () => {
+    using root = tempRoot({ git: false });
+    const path = lockAt(root.path);
+    const judged = acquireLock(path, "s", { pid: 999_999 });
+    releaseLock(path, 999_999);
+    acquireLock(path, "s");
+    expect(removeStale(path, judged)).toBe(false);
+    expect(readLock(path).state).toBe("live");
+  });
+
+  test("release only by the holder; transfer from start to engine", () => {
+    using root = tempRoot({ git: false });
+    const path = lockAt(root.path);
+    acquireLock(path, "s", { pid: 999_999 });
+    expect(releaseLock(path)).toBe(false);
+    expect(existsSync(path)).toBe(true);
+    const moved = transferLock(path, "s", 999_999);
+    expect(moved.pid).toBe(process.pid);
+    expect(() => transferLock(path, "s", 12345, 999_998)).toThrow(/running/);
+    expect(releaseLock(path)).toBe(true);
+    expect(existsSync(path)).toBe(false);
+  });
+});
