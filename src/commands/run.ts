@@ -25,7 +25,7 @@ export default defineCommand({
       handoff,
       takeStale: !handoff,
       echo: args.json ? "stderr" : "stdout",
-      interactive: !!process.stdin.isTTY && !handoff,
+      interactive: !handoff,
     });
     if (args.json) json(inspect(root, session));
     return state.status === "complete" ? Exit.ok : Exit.failed;

@@ -478,8 +478,7 @@ export class Engine {
       const f = r.failure;
       if (f.kind === "limit") {
         // A usage limit is not the agent's fault: wait for the reset and retry without counting it.
-        const until = f.resetAt ? Date.parse(f.resetAt) + 60_000 : Date.now() + Math.min(60_000 * 2 ** limitWaits, 30 * 60_000);
-        limitWaits++;
+        const until = limitWaitUntil(f.resetAt, limitWaits++);
         await this.waitUntil(sr, until, f.message);
         if (this.halted()) return { kind: "halt" };
         continue;
@@ -716,6 +715,16 @@ export class Engine {
     const note = failed.length ? ` (${failed.map((p) => p.id).join(", ")} failed; see manifest.json)` : "";
     return { ok: true, reason: `${node.providers.length - failed.length}/${node.providers.length} providers complete${note}`, iterations: total };
   }
+}
+
+/**
+ * When to retry after a usage or rate limit: a minute after the reset time the agent gave, else
+ * with exponential backoff from one minute up to half an hour.
+ */
+export function limitWaitUntil(resetAt: string | null, waits: number, now = Date.now()): number {
+  const reset = resetAt ? Date.parse(resetAt) : NaN;
+  if (Number.isFinite(reset)) return Math.max(now, reset + 60_000);
+  return now + Math.min(60_000 * 2 ** waits, 30 * 60_000);
 }
 
 /** A crashed attempt's files are kept beside the new attempt, never overwritten. */

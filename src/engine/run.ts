@@ -37,7 +37,7 @@ export interface RunOptions {
   takeStale?: boolean;
   /** Where agent output is echoed: stdout normally, stderr when stdout carries JSON. */
   echo: "stdout" | "stderr";
-  /** Interactive terminal: a first Ctrl-C finishes the iteration, a second stops now. */
+  /** Foreground: a first SIGINT (Ctrl-C) lets the iteration finish, a second stops now. */
   interactive: boolean;
 }
 

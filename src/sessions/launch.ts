@@ -42,7 +42,7 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
       session: o.session,
       lockHeld: true,
       echo: o.echo,
-      interactive: !!process.stdin.isTTY,
+      interactive: true,
     });
     return { session: o.session, tmux: null, pid: process.pid, run_dir: paths.dir, state };
   }

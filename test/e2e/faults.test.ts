@@ -1,0 +1,182 @@
+/** Faults the engine must survive: real processes, real signals, a real (private) tmux. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BIN, cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
+
+const tmux = privateTmux();
+afterAll(() => tmux.kill());
+
+const records = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
+const state = (root: string, s: string) => readJson(join(runDir(root, s), "state.json"));
+
+function spawnForeground(root: string, args: string[]) {
+  return Bun.spawn([BIN, "start", ...args, "--foreground", "--json", "--root", root], {
+    env: cleanEnv({ TMUX_TMPDIR: tmux.dir }),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
+test("20 simultaneous starts of one session: exactly one runs, the others exit 4 naming the holder", async () => {
+  using root = tempRoot();
+  const rec = join(root.path, "rec.jsonl");
+  fakeStage(root.path, "race", { script: "sleep:1:stop", record: rec, termination: "type: fixed\nmax: 1" });
+  const procs = Array.from({ length: 20 }, () => spawnForeground(root.path, ["race"]));
+  const results = await Promise.all(procs.map(async (p) => ({ code: await p.exited, stderr: await new Response(p.stderr).text(), stdout: await new Response(p.stdout).text() })));
+  const winners = results.filter((r) => r.code === 0);
+  const losers = results.filter((r) => r.code !== 0);
+  expect(winners.length).toBe(1);
+  expect(losers.every((r) => r.code === 4)).toBe(true);
+  for (const l of losers) expect(JSON.parse(l.stdout).error.message).toMatch(/is running \(engine pid \d+|already ran/);
+  expect(records(rec).length).toBe(1);
+  expect(readdirSync(join(root.path, ".claude/pipeline-runs"))).toEqual(["race"]);
+  expect(readdirSync(join(root.path, ".claude/locks"))).toEqual([]);
+  expect((await state(root.path, "race")).status).toBe("complete");
+}, 60_000);
+
+describe("signals", () => {
+  test.each(["SIGTERM", "SIGHUP"] as const)("%s ends the agent's group, marks the state killed and drops the lock within 5 s", async (sig) => {
+    using root = tempRoot();
+    const rec = join(root.path, "rec.jsonl");
+    fakeStage(root.path, "sig", { script: "orphan,hang", record: rec, termination: "type: fixed\nmax: 3" });
+    const p = spawnForeground(root.path, ["sig"]);
+    const runs = await until(() => (records(rec).length >= 2 ? records(rec) : null), 10_000, "iteration 2");
+    const t0 = Date.now();
+    p.kill(sig);
+    expect(await p.exited).toBe(1);
+    const s = await state(root.path, "sig");
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(s.status).toBe("killed");
+    expect(s.error.message).toContain(sig);
+    expect(gone(runs[1].pid)).toBe(true);
+    expect(existsSync(join(root.path, ".claude/locks/sig.lock"))).toBe(false);
+  }, 30_000);
+
+  test("in the foreground a first Ctrl-C lets the iteration finish, then stops; a second stops now", async () => {
+    using root = tempRoot();
+    const rec = join(root.path, "rec.jsonl");
+    fakeStage(root.path, "ctrlc", { script: "sleep:2:continue", record: rec, termination: "type: fixed\nmax: 5" });
+    const p = spawnForeground(root.path, ["ctrlc"]);
+    await until(() => records(rec).length >= 1, 10_000, "iteration 1");
+    p.kill("SIGINT");
+    expect(await p.exited).toBe(1);
+    const s = await state(root.path, "ctrlc");
+    expect(s.status).toBe("killed");
+    expect(s.iteration_completed).toBe(1);
+    expect(s.history.map((h: { decision: string }) => h.decision)).toEqual(["continue"]);
+
+    fakeStage(root.path, "twice", { script: "hang", record: rec, termination: "type: fixed\nmax: 5" });
+    const q = spawnForeground(root.path, ["twice"]);
+    await until(() => records(rec).some((r) => r.stage === "twice"), 10_000, "the hanging iteration");
+    q.kill("SIGINT");
+    await Bun.sleep(200);
+    q.kill("SIGINT");
+    expect(await q.exited).toBe(1);
+    expect((await state(root.path, "twice")).status).toBe("killed");
+  }, 30_000);
+});
+
+describe("the agent misbehaves", () => {
+  test("100 MB of output: engine memory stays flat, output.md keeps it all, the terminal is spared", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "flood", { script: "flood:100", termination: "type: fixed\nmax: 1" });
+    const p = spawnForeground(root.path, ["flood"]);
+    const [code, , stderr] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+    expect(code).toBe(0);
+    const usage = p.resourceUsage();
+    expect(usage!.maxRSS).toBeLessThan(300 * 1024 * 1024);
+    expect(statSync(join(runDir(root.path, "flood"), "stage-00-flood/iterations/001/output.md")).size).toBeGreaterThanOrEqual(100 * 1024 * 1024);
+    expect(stderr.length).toBeLessThan(2 * 1024 * 1024);
+    expect(statSync(join(runDir(root.path, "flood"), "engine.log")).size).toBeLessThan(2 * 1024 * 1024);
+  }, 60_000);
+
+  test("on_error: retry retries a failed iteration, then carries on", async () => {
+    using root = tempRoot();
+    const script = join(root.path, "script.txt");
+    writeFileSync(script, "fail\nstop\n");
+    const rec = join(root.path, "rec.jsonl");
+    // The script file is rewritten after the first run so the retry of iteration 1 succeeds.
+    fakeStage(root.path, "retry", { record: rec, agentArgs: `--script-file ${script}`, script: "continue", extra: "on_error: retry\nretries: 2\nbackoff: 0", termination: "type: fixed\nmax: 2" });
+    const p = spawnForeground(root.path, ["retry"]);
+    await until(() => records(rec).length >= 1, 10_000, "first run");
+    writeFileSync(script, "stop\n");
+    expect(await p.exited).toBe(0);
+    const s = await state(root.path, "retry");
+    expect(s.status).toBe("complete");
+    expect(s.history.map((h: { decision: string }) => h.decision)).toEqual(["failed", "stop"]);
+    expect(existsSync(join(runDir(root.path, "retry"), "stage-00-retry/iterations/001.attempt-1"))).toBe(true);
+  }, 30_000);
+});
+
+describe("provider errors reach the user", () => {
+  function fakeClaude(root: string, body: string) {
+    const bin = join(root, "fake-claude");
+    writeFileSync(bin, `#!/bin/sh\ncat >/dev/null\n${body}\n`);
+    chmodSync(bin, 0o755);
+    return bin;
+  }
+
+  test("claude not logged in: the session error says so, classified auth", async () => {
+    using root = tempRoot();
+    const bin = fakeClaude(root.path, `echo '{"type":"result","subtype":"success","is_error":true,"result":"Not logged in · Please run /login","total_cost_usd":0}'\nexit 1`);
+    fakeStage(root.path, "c");
+    const r = await sessions(["start", "c", "--provider", "claude", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env: { SESSIONS_CLAUDE_BIN: bin } });
+    expect(r.code).toBe(1);
+    const doc = r.json();
+    expect(doc.error.message).toContain("Not logged in");
+    expect(doc.error.kind).toBe("auth");
+    expect(doc.agents.claude).toBe(bin);
+  }, 30_000);
+
+  test("claude refusing to run as root: its message is the error, not a bare exit code", async () => {
+    using root = tempRoot();
+    const bin = fakeClaude(root.path, `echo "--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons" >&2\nexit 1`);
+    fakeStage(root.path, "c");
+    const r = await sessions(["start", "c", "--provider", "claude", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env: { SESSIONS_CLAUDE_BIN: bin } });
+    expect(r.code).toBe(1);
+    expect(r.json().error.message).toContain("cannot be used with root/sudo privileges");
+  }, 30_000);
+
+  test("a usage limit is waited out and retried without counting as work", async () => {
+    using root = tempRoot();
+    const marker = join(root.path, "limited-once");
+    // First call: the limit (reset time already past, so the wait is short); then a normal run.
+    const bin = fakeClaude(
+      root.path,
+      `if [ ! -e ${marker} ]; then touch ${marker}; echo '{"type":"result","subtype":"success","is_error":true,"result":"Claude AI usage limit reached|1000000000"}'; exit 1; fi
+echo '{"decision":"stop","summary":"done"}' > "$PIPELINE_STATUS"
+echo '{"type":"result","subtype":"success","is_error":false,"result":"all good","total_cost_usd":0.25}'`,
+    );
+    fakeStage(root.path, "lim", { termination: "type: fixed\nmax: 3" });
+    const r = await sessions(["start", "lim", "--provider", "claude", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env: { SESSIONS_CLAUDE_BIN: bin } });
+    expect(r.code).toBe(0);
+    const doc = r.json();
+    expect(doc.iteration_completed).toBe(1);
+    expect(doc.history.map((h: { decision: string; error_kind: string | null }) => [h.decision, h.error_kind])).toEqual([["failed", "limit"], ["stop", null]]);
+    expect(doc.totals.cost_usd).toBe(0.25);
+    const events = readFileSync(join(runDir(root.path, "lim"), "events.jsonl"), "utf8");
+    expect(events).toContain('"type":"waiting"');
+  }, 30_000);
+});
+
+test("a full disk stops the engine with a clear error and keeps what it had", async () => {
+  using base = tempRoot({ git: false });
+  const mnt = join(base.path, "small");
+  mkdirSync(mnt);
+  const m = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt]);
+  expect(m.exitCode).toBe(0);
+  try {
+    fakeStage(mnt, "full", { script: "flood:3", termination: "type: fixed\nmax: 5" });
+    const p = spawnForeground(mnt, ["full"]);
+    const [code, stdout] = await Promise.all([p.exited, new Response(p.stdout).text()]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/ENOSPC|no space/i);
+    expect(existsSync(join(mnt, ".claude/locks/full.lock"))).toBe(false);
+    const s = JSON.parse(readFileSync(join(runDir(mnt, "full"), "state.json"), "utf8"));
+    expect(["running", "failed"]).toContain(s.status);
+  } finally {
+    Bun.spawnSync(["umount", "-l", mnt]);
+  }
+}, 30_000);
