@@ -145,7 +145,7 @@ describe("provider errors reach the user", () => {
     // First call: the limit (reset time already past, so the wait is short); then a normal run.
     const bin = fakeClaude(
       root.path,
-      `if [ ! -e ${marker} ]; then touch ${marker}; echo '{"type":"result","subtype":"success","is_error":true,"result":"Claude AI usage limit reached|1000000000"}'; exit 1; fi
+      `if [ ! -e ${marker} ]; then touch ${marker}; echo '{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":1000000000,"rateLimitType":"five_hour"}}'; echo '{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"result":"You'"'"'ve hit your session limit · resets 5:43pm (UTC)"}'; exit 1; fi
 echo '{"decision":"stop","summary":"done"}' > "$PIPELINE_STATUS"
 echo '{"type":"result","subtype":"success","is_error":false,"result":"all good","total_cost_usd":0.25}'`,
     );

@@ -1,5 +1,6 @@
 import type { ProviderPlan } from "../../defs/plan.ts";
 import type { ErrorKind } from "../../store/state.ts";
+import { parseResetTime } from "./limits.ts";
 import type { Provider, Report, ReportingParser } from "./types.ts";
 
 /**
@@ -43,7 +44,9 @@ export class ClaudeParser implements ReportingParser {
     }
     switch (e.type) {
       case "system":
-        return e.subtype === "init" ? `[claude ${String(e.model ?? "")} session ${String(e.session_id ?? "")}]\n` : "";
+        if (e.subtype === "init") return `[claude ${String(e.model ?? "")} session ${String(e.session_id ?? "")}]\n`;
+        if (e.subtype === "api_retry") return `[claude: API retry ${String(e.attempt)}/${String(e.max_retries)}${e.error ? ` (${String(e.error)})` : ""}]\n`;
+        return "";
       case "assistant":
         return render((e.message as Json | undefined)?.content);
       case "result":
@@ -51,6 +54,7 @@ export class ClaudeParser implements ReportingParser {
         return typeof e.result === "string" && e.result ? `\n${e.result}\n` : "";
       case "rate_limit_event": {
         const info = (e.rate_limit_info ?? e) as Json;
+        if (info.status !== "rejected") return "";
         const at = info.resetsAt ?? info.resets_at;
         if (typeof at === "number") this.resetAt = new Date(at * (at < 1e12 ? 1000 : 1)).toISOString();
         else if (typeof at === "string") this.resetAt = at;
@@ -90,14 +94,14 @@ function render(content: unknown): string {
 
 export function classifyClaude(message: string, r: Json = {}): ErrorKind {
   const m = message.toLowerCase();
-  if (/not logged in|\/login|invalid api key|authentication|unauthorized|oauth/.test(m)) return "auth";
-  if (/usage limit|rate limit|rate_limit|too many requests|overloaded|429/.test(m) || r.api_error_status === 429) return "limit";
-  if (/network|econn|enotfound|etimedout|fetch failed|connection/.test(m)) return "network";
+  if (/not logged in|\/login|invalid api key|oauth token|session expired|credit balance too low|authentication|unauthorized/.test(m)) return "auth";
+  if (r.api_error_status === 429 || /hit your .*limit|usage limit|out of usage|rate limit|rate_limit|\(429\)|too many requests|limiting requests|high load|overloaded/.test(m)) return "limit";
+  if (/unable to connect|request timed out|network|econn|enotfound|etimedout|fetch failed/.test(m)) return "network";
   return "agent_error";
 }
 
-/** "Claude AI usage limit reached|1735689600" carries the reset time as epoch seconds. */
+/** Older Claude Code printed "Claude AI usage limit reached|<epoch seconds>". */
 export function resetFrom(message: string): string | null {
   const m = /\|(\d{10})\b/.exec(message);
-  return m ? new Date(Number(m[1]) * 1000).toISOString() : null;
+  return m ? new Date(Number(m[1]) * 1000).toISOString() : parseResetTime(message);
 }

@@ -1,5 +1,6 @@
 import type { ProviderPlan } from "../../defs/plan.ts";
 import type { ErrorKind } from "../../store/state.ts";
+import { parseResetTime } from "./limits.ts";
 import type { Provider, Report, ReportingParser } from "./types.ts";
 
 /**
@@ -29,7 +30,9 @@ export const codex: Provider = {
 type Json = Record<string, unknown>;
 
 export class CodexParser implements ReportingParser {
+  /** Only turn.failed is final: `error` events are mostly reconnect attempts Codex recovers from. */
   private error: string | null = null;
+  private lastWarning: string | null = null;
   private lastMessage: string | null = null;
 
   line(line: string): string {
@@ -57,24 +60,33 @@ export class CodexParser implements ReportingParser {
         this.error = String(err?.message ?? "turn failed");
         return `! ${this.error}\n`;
       }
+      case "turn.completed":
+        this.lastWarning = null;
+        return "";
       case "error":
-        this.error = String(e.message ?? "error");
-        return `! ${this.error}\n`;
+        this.lastWarning = String(e.message ?? "error");
+        return `! ${this.lastWarning}\n`;
       default:
         return "";
     }
   }
 
   report(): Report {
-    if (!this.error) return { isError: false, message: this.lastMessage, kind: null, costUsd: null, resetAt: null };
-    return { isError: true, message: this.error, kind: classifyCodex(this.error), costUsd: null, resetAt: null };
+    const error = this.error;
+    if (!error) {
+      // No final failure; a reconnect warning explains a non-zero exit or a timeout, if there is one.
+      const w = this.lastWarning;
+      return { isError: false, message: w ?? this.lastMessage, kind: w ? classifyCodex(w) : null, costUsd: null, resetAt: null };
+    }
+    const kind = classifyCodex(error);
+    return { isError: true, message: error, kind, costUsd: null, resetAt: kind === "limit" ? parseResetTime(error) : null };
   }
 }
 
 export function classifyCodex(message: string): ErrorKind {
   const m = message.toLowerCase();
-  if (/401|unauthorized|not logged in|login|api key|authentication/.test(m)) return "auth";
-  if (/429|rate limit|usage limit|usage_limit|too many requests|quota/.test(m)) return "limit";
+  if (/401|unauthorized|not logged in|codex login|credentials|api key|authentication|sign in again/.test(m)) return "auth";
+  if (/429|rate limit|usage limit|usage_limit|too many requests|quota exceeded|at capacity/.test(m)) return "limit";
   if (/stream disconnected|network|error sending request|connection|timed out|dns|reconnecting/.test(m)) return "network";
   return "agent_error";
 }

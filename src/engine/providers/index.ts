@@ -39,11 +39,15 @@ function classify(plan: ProviderPlan, s: SpawnResult, r: Report | null): AgentOu
   const who = plan.name === "command" ? (plan.command?.[0] ?? "command") : plan.name;
   if (s.spawnError) return { kind: "crash", message: `could not start ${who}: ${s.spawnError}`, resetAt: null };
   if (s.aborted) return { kind: "signal", message: `${who} was stopped`, resetAt: null };
-  if (s.timedOut) return { kind: "timeout", message: `${who} timed out after ${Math.round(s.durationMs / 1000)}s and was killed`, resetAt: null };
+  if (s.timedOut) {
+    const last = r?.kind ? ` (last: ${r.message})` : "";
+    return { kind: "timeout", message: `${who} timed out after ${Math.round(s.durationMs / 1000)}s and was killed${last}`, resetAt: null };
+  }
   if (r?.isError) return { kind: r.kind ?? "agent_error", message: `${who}: ${r.message ?? "reported an error"}`, resetAt: r.resetAt };
   if (s.endedAfterStatus) return null;
   if (s.signal) return { kind: "crash", message: `${who} was killed by ${s.signal}${tail(s.stderrTail)}`, resetAt: null };
   if (s.exitCode !== 0) {
+    if (r?.kind && r.message) return { kind: r.kind, message: `${who}: ${r.message}`, resetAt: r.resetAt };
     const limit = plan.name === "command" ? null : limitIn(s.stderrTail);
     if (limit) return { kind: "limit", message: `${who}: ${limit}`, resetAt: null };
     return { kind: "exit", message: `${who} exited with code ${s.exitCode}${tail(s.stderrTail)}`, resetAt: null };
