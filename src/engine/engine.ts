@@ -573,6 +573,7 @@ export class Engine {
       rawPath: prov.name === "command" ? null : join(dir, "agent.jsonl"),
       statusPath: files.status,
       echo: (t) => this.log.agent(t),
+      echoSaturated: () => this.log.saturated,
       onStart: (pgid) => {
         this.state.agent_pgid = pgid;
         this.save();

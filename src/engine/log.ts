@@ -26,6 +26,10 @@ export class EngineLog {
     this.capNoted = { log: false, term: false };
   }
 
+  get saturated(): boolean {
+    return this.logBytes >= this.limits.logPerIteration && (!this.term || this.termBytes >= this.limits.termPerIteration) && this.capNoted.log && (!this.term || this.capNoted.term);
+  }
+
   agent(text: string): void {
     if (this.logBytes < this.limits.logPerIteration) {
       this.logBytes += text.length;

@@ -86,7 +86,7 @@ describe("the agent misbehaves", () => {
     const [code, , stderr] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
     expect(code).toBe(0);
     const usage = p.resourceUsage();
-    expect(usage!.maxRSS).toBeLessThan(300 * 1024 * 1024);
+    expect(usage!.maxRSS).toBeLessThan(160 * 1024 * 1024);
     expect(statSync(join(runDir(root.path, "flood"), "stage-00-flood/iterations/001/output.md")).size).toBeGreaterThanOrEqual(100 * 1024 * 1024);
     expect(stderr.length).toBeLessThan(2 * 1024 * 1024);
     expect(statSync(join(runDir(root.path, "flood"), "engine.log")).size).toBeLessThan(2 * 1024 * 1024);

@@ -22,6 +22,8 @@ export interface SpawnRequest {
   parser: OutputParser | null;
   /** Live output for the terminal and engine.log (capped by the caller). */
   echo: (text: string) => void;
+  /** True once echo would drop everything (its caps are reached): skip making text for it. */
+  echoSaturated?: () => boolean;
   /** Called with the agent's process group once it runs. */
   onStart?: (pgid: number) => void;
   /** Resolves to ask the agent to stop now (a signal to the engine). */
@@ -95,15 +97,21 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   const pgid = proc.pid;
   req.onStart?.(pgid);
 
-  const pump = async (stream: ReadableStream<Uint8Array>, onText: (s: string) => void) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) onText(decoder.decode(chunk, { stream: true }));
+  const decoders = { out: new TextDecoder(), err: new TextDecoder() };
+  const pump = async (stream: ReadableStream<Uint8Array>, onChunk: (b: Uint8Array) => void) => {
+    for await (const chunk of stream) onChunk(chunk);
   };
   let pending = "";
-  const onStdout = (s: string) => {
-    if (raw !== null) writeSync(raw, s);
-    if (!req.parser) return emit(s);
-    pending += s;
+  const onStdout = (bytes: Uint8Array) => {
+    if (raw !== null) writeSync(raw, bytes);
+    if (!req.parser) {
+      // Plain output goes to output.md as bytes; text is made only while someone still shows it.
+      writeSync(out, bytes);
+      outputBytes += bytes.length;
+      if (!req.echoSaturated?.()) req.echo(decoders.out.decode(bytes, { stream: true }));
+      return;
+    }
+    pending += decoders.out.decode(bytes, { stream: true });
     let nl: number;
     while ((nl = pending.indexOf("\n")) >= 0) {
       emit(req.parser.line(pending.slice(0, nl)));
@@ -114,7 +122,8 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
       pending = "";
     }
   };
-  const onStderr = (s: string) => {
+  const onStderr = (bytes: Uint8Array) => {
+    const s = decoders.err.decode(bytes, { stream: true });
     stderrTail = (stderrTail + s).slice(-TAIL);
     emit(s);
   };
