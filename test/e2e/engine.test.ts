@@ -288,6 +288,50 @@ describe("bad input creates nothing", () => {
     expect(existsSync(join(root.path, ".claude"))).toBe(false);
   });
 
+  test("a YAML alias bomb is refused, not expanded", async () => {
+    using root = tempRoot();
+    const dir = fakeStage(root.path, "bomb");
+    const lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+    writeFileSync(join(dir, "stage.yaml"), lines.join("\n") + "\n");
+    const r = await sessions(["start", "bomb", "--root", root.path], { tmux: tmux.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("stage.yaml");
+    expect(existsSync(runDir(root.path, "bomb"))).toBe(false);
+  });
+
+  test("a definition over 1 MB is refused", async () => {
+    using root = tempRoot();
+    const dir = fakeStage(root.path, "huge");
+    writeFileSync(join(dir, "stage.yaml"), `description: "${"x".repeat(1_100_000)}"\n`);
+    const r = await sessions(["start", "huge", "--root", root.path], { tmux: tmux.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("larger than");
+  });
+
+  test("a prompt with an unknown variable is refused with its line", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "vars", { prompt: "Line one\nUse ${CTX} and ${NOT_A_VAR}\n" });
+    const r = await sessions(["start", "vars", "--root", root.path], { tmux: tmux.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("prompt.md:2");
+    expect(r.stderr).toContain("${NOT_A_VAR}");
+  });
+
+  test.each([["--delay", "-1"], ["--delay", "999999999"], ["--timeout", "0"], ["--timeout", "abc"]])("%s %s is refused", async (flag, value) => {
+    using root = tempRoot();
+    const r = await sessions(["start", "demo", flag, value, "--root", root.path], { tmux: tmux.dir });
+    expect(r.code).toBe(2);
+    expect(existsSync(join(root.path, ".claude"))).toBe(false);
+  });
+
+  test.each([["../../etc/passwd"], ["a;b"], ["$(id)"], ["UPPER"]])("target %p is refused", async (target) => {
+    using root = tempRoot();
+    const r = await sessions(["start", target, "--root", root.path], { tmux: tmux.dir });
+    expect([2, 3]).toContain(r.code);
+    expect(existsSync(join(root.path, ".claude"))).toBe(false);
+  });
+
   test("a missing --input file is refused", async () => {
     using root = tempRoot();
     const r = await sessions(["start", "demo", "--input", "nope.md", "--root", root.path], { tmux: tmux.dir, cwd: root.path });
