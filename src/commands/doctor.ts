@@ -1,10 +1,7 @@
 import { defineCommand } from "citty";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { Exit } from "../lib/errors.ts";
 import { c, emit } from "../lib/output.ts";
 import { doctor, type Check } from "../sessions/doctor.ts";
-import { resolveRoot } from "../store/paths.ts";
 import { jsonArg, rootArg } from "./_args.ts";
 
 const MARK: Record<Check["status"], string> = { ok: c.green("ok  "), warn: c.yellow("warn"), fail: c.red("FAIL") };
@@ -13,9 +10,7 @@ export default defineCommand({
   meta: { name: "doctor", description: "Check tmux, the agent CLIs and the project root; say what to fix" },
   args: { ...jsonArg, ...rootArg },
   run({ args }) {
-    const root = resolveRoot(args.root);
-    const from = args.root ? "--root" : process.env.SESSIONS_ROOT ? "$SESSIONS_ROOT" : existsSync(join(root, ".git")) ? "git top-level" : "current directory";
-    const report = doctor(root, from);
+    const report = doctor(args.root);
     emit(args.json, report, () =>
       report.checks
         .map((k) => `${MARK[k.status]} ${k.name.padEnd(12)} ${k.detail}${k.fix ? `\n     ${"".padEnd(12)} ${c.dim(`fix: ${k.fix}`)}` : ""}`)

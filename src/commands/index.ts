@@ -2,8 +2,22 @@
 export const commands = Object.assign(Object.create(null) as {}, {
   start: () => import("./start.ts"),
   run: () => import("./run.ts"),
+  list: () => import("./list.ts"),
+  status: () => import("./status.ts"),
+  monitor: () => import("./monitor.ts"),
+  attach: () => import("./attach.ts"),
+  kill: () => import("./kill.ts"),
+  cleanup: () => import("./cleanup.ts"),
+  resume: () => import("./resume.ts"),
+  pause: () => import("./pause.ts"),
+  tail: () => import("./tail.ts"),
+  wait: () => import("./wait.ts"),
+  doctor: () => import("./doctor.ts"),
+  menu: () => import("./menu.ts"),
   stages: () => import("./stages.ts"),
   pipelines: () => import("./pipelines.ts"),
+  lint: () => import("./lint.ts"),
+  skill: () => import("./skill.ts"),
   _agent: () => import("./_agent.ts"),
 });
 

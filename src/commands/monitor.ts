@@ -24,7 +24,7 @@ export default defineCommand({
     // --json: one document; with --follow, one document per batch of new lines (JSON Lines).
     const show = (p: Peek) => {
       if (first && p.source === "log") {
-        log.info(`tmux session of ${session} is gone (status ${poll(root, session).status}): showing the end of its engine.log`);
+        log.info(`${session} has no tmux session (status ${poll(root, session).status}): showing the end of its engine.log`);
       }
       first = false;
       if (args.json) json(p);

@@ -6,7 +6,7 @@ import { ended, eventsTail, loop, poll } from "../sessions/follow.ts";
 import { sessionRef } from "../sessions/overview.ts";
 import { eventLine, truncate } from "../sessions/view.ts";
 import { resolveRoot } from "../store/paths.ts";
-import { followArg, jsonArg, num, rootArg, sessionArg } from "./_args.ts";
+import { followArg, num, rootArg, sessionArg } from "./_args.ts";
 
 export default defineCommand({
   meta: { name: "tail", description: "The session's event log as readable lines; --follow keeps printing until it ends" },

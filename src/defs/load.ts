@@ -76,31 +76,40 @@ export function check<S extends v.GenericSchema>(
 ): v.InferOutput<S> | null {
   const r = v.safeParse(schema, value);
   if (r.success) return r.output;
-  for (const issue of r.issues) report(schema, y, issue, base, out);
+  for (const issue of r.issues) report(schema, y, issue, base, base, out);
   return null;
 }
 
 type Issue = v.BaseIssue<unknown>;
 const BASIC_TYPES = new Set(["string", "number", "boolean", "object", "strict_object", "loose_object", "array", "record"]);
 
-function report(schema: v.GenericSchema, y: YamlFile, issue: Issue, base: (string | number)[], out: Diagnostic[]): void {
+/** `base` is where this issue's path starts (deeper for a union's sub-issues), `top` where `schema` sits. */
+function report(schema: v.GenericSchema, y: YamlFile, issue: Issue, base: (string | number)[], top: (string | number)[], out: Diagnostic[]): void {
   const path = [...base, ...(issue.path?.map((p) => p.key as string | number) ?? [])];
   if (issue.type === "union" && issue.issues) {
     // A union (e.g. a provider name or a provider object) fails in every branch: report only the
     // branches whose basic type matches the value, so "gemini" gives "expected claude, codex or command".
     const relevant = issue.issues.filter((i) => i.path?.length || !BASIC_TYPES.has(i.type));
     if (relevant.length) {
-      for (const sub of relevant) report(schema, y, sub, path, out);
+      for (const sub of relevant) report(schema, y, sub, path, top, out);
       return;
     }
   }
-  const unknownKey = issue.type === "strict_object" && issue.expected === "never";
+  if (issue.type === "strict_object" && issue.expected === "never") {
+    // valibot stops at the first unknown key of an object: report every one of them.
+    const known = fieldNames(schema, path.slice(top.length, -1).filter((k) => typeof k === "string"));
+    const obj = issue.path?.[issue.path.length - 1]?.input;
+    const first = String(path[path.length - 1]);
+    const names = known.length && obj && typeof obj === "object" ? Object.keys(obj).filter((k) => !known.includes(k)) : [first];
+    for (const name of names.length ? names : [first]) {
+      const at = [...path.slice(0, -1), name];
+      const s = suggestField(name, known);
+      out.push({ level: "error", file: y.file, line: lineOf(y, at, true), field: fieldOf(at), message: `unknown field ${name}${s ? ` (did you mean ${s}?)` : ""}` });
+    }
+    return;
+  }
   let message: string;
-  if (unknownKey) {
-    const name = String(path[path.length - 1]);
-    const s = suggestField(name, fieldNames(schema, path.slice(base.length, -1).filter((k) => typeof k === "string")));
-    message = `unknown field ${name}${s ? ` (did you mean ${s}?)` : ""}`;
-  } else if (issue.input === undefined && issue.expected) message = "missing required field";
+  if (issue.input === undefined && issue.expected) message = "missing required field";
   else if (issue.kind === "schema" && issue.message.startsWith("Invalid type:")) {
     message = `expected ${typeName(issue.expected)}, got ${issue.input === null ? "nothing" : issue.received}`;
   } else if (issue.type === "picklist") message = `${issue.message} (got ${issue.received})`;
@@ -133,16 +142,16 @@ function suggestField(name: string, options: string[]): string | undefined {
   return best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
 }
 
+/** Edits between two words, a swap of neighbours counting as one (modle → model). */
 function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
     }
   }
-  return dp[b.length]!;
+  return d[a.length]![b.length]!;
 }

@@ -69,13 +69,19 @@ export function loadStageSource(source: Source, dirName: string, out: Diagnostic
     });
   }
   if (def.completion) {
-    hint(out, file, `'completion: ${def.completion}' is the old spelling of 'termination.type'`, { line: lineOf(yaml, ["completion"]), field: "completion" });
+    hint(out, file, `'completion: ${def.completion}' is the old spelling of 'termination.type'`, { line: lineOf(yaml, ["completion"], true), field: "completion" });
   }
   if (def.check_before !== undefined) {
-    hint(out, file, "'check_before' is no longer needed: queue stages always check before each iteration", { line: lineOf(yaml, ["check_before"]), field: "check_before" });
+    hint(out, file, "'check_before' is no longer needed: queue stages always check before each iteration", { line: lineOf(yaml, ["check_before"], true), field: "check_before" });
+  }
+  for (const k of ["min_iterations", "consensus"] as const) {
+    if (def[k] !== undefined) hint(out, file, `top-level '${k}' is the old spelling of 'termination.${k}'`, { line: lineOf(yaml, [k], true), field: k });
+  }
+  if (def.output_parse !== undefined) {
+    hint(out, file, "'output_parse' is ignored: decisions come from the agent's status.json", { line: lineOf(yaml, ["output_parse"], true), field: "output_parse" });
   }
   if (def.termination?.iterations !== undefined) {
-    hint(out, file, "'termination.iterations' is the old spelling of 'termination.max'", { line: lineOf(yaml, ["termination", "iterations"]), field: "termination.iterations" });
+    hint(out, file, "'termination.iterations' is the old spelling of 'termination.max'", { line: lineOf(yaml, ["termination", "iterations"], true), field: "termination.iterations" });
   }
   const type = typeOf(def.termination, def.completion);
   checkTermination(def.termination, type, yaml, ["termination"], out);
@@ -97,25 +103,34 @@ export function loadStageSource(source: Source, dirName: string, out: Diagnostic
     }
   }
   if (prompt === null || !promptSource) {
-    err(out, file, `prompt file ${promptName} not found beside stage.yaml`, { field: def.prompt ? "prompt" : undefined, line: def.prompt ? lineOf(yaml, ["prompt"]) : undefined });
+    // With no `prompt:` field this points at the top of stage.yaml, where one would go.
+    err(out, file, `prompt file ${promptName} not found beside stage.yaml`, { field: "prompt", line: lineOf(yaml, ["prompt"]) });
     return null;
   }
   lintPrompt(prompt, sourceLabel(promptSource), out);
   return { name: dirName, def, prompt, source, file, yaml };
 }
 
-function lintPrompt(text: string, file: string, out: Diagnostic[]) {
+/** A node's inline `prompt:` replaces its stage's prompt.md, or makes a stage of its own. */
+function inlinePrompt(named: LoadedStage | null, id: string, prompt: string, p: LoadedPipeline, path: (string | number)[], out: Diagnostic[]): LoadedStage {
+  const line = lineOf(p.yaml, [...path, "prompt"]) ?? 1;
+  // A block scalar (`prompt: |`) starts on the line after its key.
+  lintPrompt(prompt, p.file, out, line);
+  return named ? { ...named, prompt } : { name: id, def: {}, prompt, source: p.source, file: p.file, yaml: p.yaml };
+}
+
+function lintPrompt(text: string, file: string, out: Diagnostic[], lineOffset = 0) {
   const { unknown, legacy } = scanTemplate(text);
   for (const u of unknown) {
     err(out, file, `unknown template variable \${${u.name}}`, {
-      line: u.line,
+      line: u.line + lineOffset,
       field: `\${${u.name}}`,
     });
   }
   const legacyNames: Record<string, string> = { SESSION: "SESSION_NAME", PROGRESS_FILE: "PROGRESS", RESULT: "STATUS", OUTPUT_PATH: "OUTPUT" };
   for (const l of legacy) {
     const modern = l.name === "INDEX" ? "${ITERATION} is the modern one (it counts from 1, ${INDEX} from 0)" : `\${${legacyNames[l.name]}} is the modern one`;
-    hint(out, file, `\${${l.name}} is a legacy name: ${modern}`, { line: l.line, field: `\${${l.name}}` });
+    hint(out, file, `\${${l.name}} is a legacy name: ${modern}`, { line: l.line + lineOffset, field: `\${${l.name}}` });
   }
 }
 
@@ -127,7 +142,7 @@ function typeOf(t: TerminationDef | undefined, completion?: string): Termination
 
 function checkTermination(t: TerminationDef | undefined, type: TerminationPlan["type"], y: YamlFile, base: (string | number)[], out: Diagnostic[]) {
   if (!t) return;
-  const at = (k: string) => ({ line: lineOf(y, [...base, k]), field: [...base, k].join(".") });
+  const at = (k: string) => ({ line: lineOf(y, [...base, k]), field: fieldPath([...base, k]) });
   if (type !== "judgment") {
     for (const k of ["min_iterations", "consensus", "judge"] as const) {
       if (t[k] !== undefined) err(out, y.file, `${k} applies only to judgment stages (this one is ${type})`, at(k));
@@ -169,8 +184,9 @@ export function loadPipelineSource(source: Source, fallbackName: string, out: Di
   if (!def) return null;
   const key = def.nodes ? "nodes" : "stages";
   const list = def.nodes ?? def.stages;
-  if (def.nodes && def.stages) err(out, file, "give either nodes or stages, not both", { line: lineOf(yaml, ["stages"]), field: "stages" });
-  if (!def.nodes && def.stages) hint(out, file, "'stages:' is the old spelling of 'nodes:'", { line: lineOf(yaml, ["stages"]), field: "stages" });
+  if (def.nodes && def.stages) err(out, file, "give either nodes or stages, not both", { line: lineOf(yaml, ["stages"], true), field: "stages" });
+  if (def.version !== undefined) hint(out, file, "'version' is ignored", { line: lineOf(yaml, ["version"], true), field: "version" });
+  if (!def.nodes && def.stages) hint(out, file, "'stages:' is the old spelling of 'nodes:'", { line: lineOf(yaml, ["stages"], true), field: "stages" });
   if (!list || list.length === 0) {
     err(out, file, "a pipeline needs at least one node", { line: lineOf(yaml, [key]), field: key });
     return null;
@@ -187,7 +203,7 @@ export function loadPipelineSource(source: Source, fallbackName: string, out: Di
       err(out, file, "a node needs an id", { line: lineOf(yaml, path), field: `${key}[${i}].id` });
       return;
     }
-    if (!parsed.id && parsed.name) hint(out, file, "a node's 'name:' is the old spelling of 'id:'", { line: lineOf(yaml, [...path, "name"]), field: `${key}[${i}].name` });
+    if (!parsed.id && parsed.name) hint(out, file, "a node's 'name:' is the old spelling of 'id:'", { line: lineOf(yaml, [...path, "name"], true), field: `${key}[${i}].name` });
     if (ids.has(id)) err(out, file, `duplicate node id ${id} (also node ${ids.get(id)})`, { line: lineOf(yaml, [...path, parsed.id ? "id" : "name"]), field: `${key}[${i}].id` });
     ids.set(id, i);
     nodes.push(isParallel ? { kind: "parallel", id, def: parsed as RawNode["def"] & { parallel: never }, path } as RawNode : { kind: "stage", id, def: parsed as StageNodeDef, path });
@@ -272,7 +288,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
       type: "loop",
       target: { name: target.name, kind: "stage", source: sourceLabel(target.source) },
       inputs: initial,
-      commands: {},
+      commands: st.def.commands ?? {},
       nodes: [node],
     };
   }
@@ -286,13 +302,14 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
     const at = { line: lineOf(p.yaml, raw.path) };
     if (raw.kind === "stage") {
       const stageName = raw.def.stage ?? raw.def.loop;
-      if (!stageName) {
-        err(out, p.file, "a node needs a stage (or a parallel block)", { ...at, field: `${raw.path.join(".")}.stage` });
+      if (!stageName && raw.def.prompt === undefined) {
+        err(out, p.file, "a node needs a stage, an inline prompt, or a parallel block", { ...at, field: `${fieldPath(raw.path)}.stage` });
         continue;
       }
-      if (raw.def.loop) hint(out, p.file, "a node's 'loop:' is the old spelling of 'stage:'", { line: lineOf(p.yaml, [...raw.path, "loop"]), field: `${fieldPath(raw.path)}.loop` });
-      const st = stageByName(stageName, p.file, { line: lineOf(p.yaml, [...raw.path, raw.def.stage ? "stage" : "loop"]), field: `${fieldPath(raw.path)}.stage` });
-      if (!st) continue;
+      if (raw.def.loop) hint(out, p.file, "a node's 'loop:' is the old spelling of 'stage:'", { line: lineOf(p.yaml, [...raw.path, "loop"], true), field: `${fieldPath(raw.path)}.loop` });
+      const named = stageName ? stageByName(stageName, p.file, { line: lineOf(p.yaml, [...raw.path, raw.def.stage ? "stage" : "loop"]), field: `${fieldPath(raw.path)}.stage` }) : null;
+      if (stageName && !named) continue;
+      const st = raw.def.prompt === undefined ? named! : inlinePrompt(named, raw.id, raw.def.prompt, p, raw.path, out);
       checkNodeTermination(raw.def, st, p, raw.path, out);
       const node = stagePlan(root, st, raw.id, raw.def, opts, p.defaults, out, true, { file: p.file, yaml: p.yaml, path: raw.path });
       if (!node) continue;
@@ -338,7 +355,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
         }
       });
       if (block.failure_mode !== undefined) {
-        hint(out, p.file, `'failure_mode' is the old spelling of 'fail_fast: true|false'`, { line: lineOf(p.yaml, [...raw.path, "parallel", "failure_mode"]), field: `${fieldPath(raw.path)}.parallel.failure_mode` });
+        hint(out, p.file, `'failure_mode' is the old spelling of 'fail_fast: true|false'`, { line: lineOf(p.yaml, [...raw.path, "parallel", "failure_mode"], true), field: `${fieldPath(raw.path)}.parallel.failure_mode` });
       }
       const failFast = block.fail_fast ?? block.failure_mode === "fail_fast";
       const node: ParallelPlan = {
@@ -374,7 +391,7 @@ function checkNodeTermination(n: StageNodeDef, st: LoadedStage, p: LoadedPipelin
   const type = n.termination.type ?? stageType;
   checkTermination(n.termination, type, p.yaml, base, out);
   if (n.termination.iterations !== undefined) {
-    hint(out, p.file, "'termination.iterations' is the old spelling of 'termination.max' (or the node's 'runs')", { line: lineOf(p.yaml, [...base, "iterations"]), field: `${fieldPath(base)}.iterations` });
+    hint(out, p.file, "'termination.iterations' is the old spelling of 'termination.max' (or the node's 'runs')", { line: lineOf(p.yaml, [...base, "iterations"], true), field: `${fieldPath(base)}.iterations` });
   }
   // The stage file already says so when the stage itself is a queue without a command.
   if (type === "queue" && stageType !== "queue" && !n.termination.command && !st.def.termination?.command) {
@@ -455,9 +472,9 @@ function stagePlan(
   const nt = node?.termination;
   const type = nt?.type ?? typeOf(sd.termination, sd.completion);
   const max = opts.max ?? node?.runs ?? nt?.max ?? nt?.iterations ?? sd.termination?.max ?? sd.termination?.iterations ?? LIMITS.defaultMax;
-  let min = nt?.min_iterations ?? sd.termination?.min_iterations ?? 1;
+  let min = nt?.min_iterations ?? sd.termination?.min_iterations ?? sd.min_iterations ?? 1;
   if (min > max) min = max;
-  const consensus = nt?.consensus ?? sd.termination?.consensus ?? 2;
+  const consensus = nt?.consensus ?? sd.termination?.consensus ?? sd.consensus ?? 2;
   const queueCommand = nt?.command ?? sd.termination?.command ?? (type === "queue" ? DEFAULT_QUEUE : undefined);
   const judgeDef = nt?.judge ?? sd.termination?.judge;
   let command: string[] | null = null;

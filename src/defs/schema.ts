@@ -80,6 +80,13 @@ export const StageSchema = v.strictObject({
   completion: v.optional(v.picklist(["fixed-n", "plateau", "beads-empty", "fixed", "judgment", "queue"])),
   /** Legacy: queue stages always check before each iteration. */
   check_before: v.optional(v.boolean()),
+  /** Legacy top-level spellings of termination.min_iterations / consensus. */
+  min_iterations: v.optional(Iterations),
+  consensus: v.optional(Iterations),
+  /** Legacy: decisions now come from status.json; accepted and ignored. */
+  output_parse: v.optional(v.string()),
+  /** Commands handed to every iteration in context.json (a pipeline's own commands win). */
+  commands: v.optional(v.record(v.string(), v.string())),
   ...runFields,
 });
 export type StageDef = v.InferOutput<typeof StageSchema>;
@@ -111,6 +118,8 @@ export const StageNodeSchema = v.strictObject({
   stage: v.optional(Name),
   /** Legacy spelling of stage. */
   loop: v.optional(Name),
+  /** An inline prompt template, for a node without a stage of its own. */
+  prompt: v.optional(v.string()),
   description: v.optional(v.string()),
   runs: v.optional(Iterations),
   termination: v.optional(NodeTermination),
@@ -154,6 +163,8 @@ export const NodeSchema = v.variant("kind", [
 ]);
 
 export const PipelineSchema = v.strictObject({
+  /** Legacy: the bash tool's schema version; accepted and ignored. */
+  version: v.optional(v.union([v.number(), v.string()])),
   name: v.optional(Name),
   description: v.optional(v.string()),
   commands: v.optional(v.record(v.string(), v.string())),

@@ -118,6 +118,7 @@ export class Engine {
           iteration_started: null,
           max: this.plan.nodes[0] ? nodeMax(this.plan.nodes[0]) : 0,
           agent_pgid: null,
+          agent_pgids: [],
           agent_output: null,
           stall_after: null,
           pause_requested: false,
@@ -233,6 +234,7 @@ export class Engine {
   private finish(failure: EngineError | null): State {
     const s = this.state;
     s.agent_pgid = null;
+    s.agent_pgids = [];
     s.waiting_until = null;
     s.completed_at = now();
     if (this.killed || this.stopAfterIteration) {
@@ -554,6 +556,7 @@ export class Engine {
     this.log.resetCaps();
     this.log.line(`${this.label(sr)} iteration ${n}/${stage.termination.max} (${prov.name}${prov.model ? ` ${prov.model}` : ""})`);
 
+    let pgidOf = 0;
     const outcome = await runAgent(prov, vars, {
       cwd: sr.cwd,
       env: agentEnv({
@@ -575,12 +578,15 @@ export class Engine {
       echo: (t) => this.log.agent(t),
       echoSaturated: () => this.log.saturated,
       onStart: (pgid) => {
+        pgidOf = pgid;
         this.state.agent_pgid = pgid;
+        this.state.agent_pgids = [...this.state.agent_pgids, pgid];
         this.save();
       },
       abort: this.abort.signal,
     });
-    this.state.agent_pgid = null;
+    this.state.agent_pgids = this.state.agent_pgids.filter((g) => g !== pgidOf);
+    this.state.agent_pgid = this.state.agent_pgids[this.state.agent_pgids.length - 1] ?? null;
     if (this.killed) return { kind: "halt" };
 
     const status = readAgentStatus(files.status);

@@ -69,6 +69,7 @@ export async function runSession(o: RunOptions): Promise<State> {
       s.status = "failed";
       s.error = { message: `engine error: ${errorMessage(e)}`, kind: "engine", at: new Date().toISOString(), stage: s.current_stage_id, iteration: s.iteration };
       s.agent_pgid = null;
+      s.agent_pgids = [];
       try {
         engine.event("session_failed", null, { error: s.error });
         engine.save();

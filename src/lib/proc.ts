@@ -1,13 +1,26 @@
 import { readdirSync, readFileSync } from "node:fs";
 
-/** kill(pid, 0): EPERM means the process exists but is not ours, which still counts as alive. */
+/**
+ * kill(pid, 0): EPERM means the process exists but is not ours, which still counts as alive.
+ * A zombie (dead, not yet reaped: tmux 3.3 leaves a SIGKILLed pane process so) answers too, so
+ * Linux's /proc state decides.
+ */
 export function isAlive(pid: number | null | undefined): boolean {
   if (!pid || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
   }
 }
 
@@ -31,7 +44,7 @@ export function pidStart(pid: number): string | null {
 
 /** Alive and the same process that was recorded (not a reused pid). */
 export function isSameProcess(pid: number | null | undefined, start: string | null | undefined): boolean {
-  if (!pid || !isAlive(pid)) return false;
+  if (!pid || !running(pid)) return false;
   if (!start) return true;
   const now = pidStart(pid);
   return now === null || now === start;

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { listDefinitions, readSource } from "../defs/find.ts";
 import { AGENT_ENV } from "../defs/resolve.ts";
 import { which } from "../lib/proc.ts";
-import { rootPaths } from "../store/paths.ts";
+import { resolveRoot, rootPaths } from "../store/paths.ts";
 import { tmux, tmuxBin } from "../tmux.ts";
 import { overview } from "./overview.ts";
 
@@ -25,8 +25,10 @@ const ok = (name: string, detail: string): Check => ({ name, status: "ok", detai
 const warn = (name: string, detail: string, fix: string): Check => ({ name, status: "warn", detail, fix });
 const fail = (name: string, detail: string, fix: string): Check => ({ name, status: "fail", detail, fix });
 
-/** `rootFrom` says how the root was chosen (--root, $SESSIONS_ROOT, git, cwd). */
-export function doctor(root: string, rootFrom: string): DoctorReport {
+/** `rootFlag` is the --root given, if any: the report says how the root was chosen. */
+export function doctor(rootFlag?: string): DoctorReport {
+  const root = resolveRoot(rootFlag);
+  const rootFrom = rootFlag ? "--root" : process.env.SESSIONS_ROOT ? "$SESSIONS_ROOT" : existsSync(join(root, ".git")) ? "git top-level" : "current directory";
   const usage = providerUsage(root);
   const checks = [checkTmux(), ...(["claude", "codex"] as const).map((p) => checkAgent(p, usage)), ...checkQueues(usage)];
   const claudeWanted = !!usage.providers.get("claude")?.length || !!agentBin("claude");

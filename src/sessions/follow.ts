@@ -56,7 +56,7 @@ export class FileFollower {
   }
 }
 
-function fileSize(path: string): number {
+export function fileSize(path: string): number {
   try {
     return statSync(path).size;
   } catch {
@@ -115,6 +115,22 @@ export function newPaneLines(prev: string[], cur: string[]): string[] {
     if (cur[n - 1]!.startsWith(last)) return cur.slice(n - 1);
   }
   return cur;
+}
+
+/**
+ * The lines of `log` after the last ones a pane showed: its last three lines, else two, else one
+ * (the log may begin after the pane's older lines; tmux trims trailing spaces, so compare without
+ * them). Not found: the pane showed nothing of `log`, all of it is new.
+ */
+export function linesAfter(shown: string[], log: string[]): string[] {
+  const last = shown.filter((l) => l.trim()).map((l) => l.trimEnd());
+  for (let k = Math.min(3, last.length); k > 0; k--) {
+    const tail = last.slice(-k);
+    for (let i = log.length - k; i >= 0; i--) {
+      if (tail.every((t, j) => log[i + j]!.trimEnd() === t)) return log.slice(i + k);
+    }
+  }
+  return log;
 }
 
 export interface EventsTail extends EventsRead {

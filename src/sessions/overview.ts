@@ -1,8 +1,11 @@
 import { statSync } from "node:fs";
+import * as v from "valibot";
 import { checkSessionName, tmuxName } from "../lib/names.ts";
+import { readText } from "../store/fsx.ts";
+import { readLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
-import type { DisplayStatus } from "../store/state.ts";
-import { evidence, sessionNames, tmuxIndex, type Evidence } from "./inspect.ts";
+import { readState, StateSchema, type DisplayStatus, type State, type StateRead } from "../store/state.ts";
+import { judge, sessionNames, tmuxIndex, type Evidence } from "./inspect.ts";
 
 const TMUX_PREFIX = "pipeline-";
 
@@ -40,7 +43,10 @@ export function overview(root: string, all = false): Overview {
   const tmux = tmuxIndex();
   const names = sessionNames(root, all);
   const known = new Set(names.map(tmuxName));
-  const rows = names.map((name) => toRow(root, evidence(root, name, tmux.has(tmuxName(name)))));
+  const rows = names.map((name) => {
+    const p = runPaths(root, name);
+    return toRow(root, judge(name, readForList(p.state), readLock(p.lock), tmux.has(tmuxName(name))));
+  });
   const foreign: string[] = [];
   for (const t of tmux.values()) {
     if (!t.name.startsWith(TMUX_PREFIX) || known.has(t.name)) continue;
@@ -51,26 +57,38 @@ export function overview(root: string, all = false): Overview {
   return { rows, foreign: foreign.sort() };
 }
 
+/**
+ * A row shows no history and no stages, and validating them is most of the time `list` takes with
+ * long runs: they are checked only to be arrays here (`status` validates them in full). A state
+ * this does not accept goes through readState, whose message names the bad field.
+ */
+const ListStateSchema = v.looseObject({ ...StateSchema.entries, history: v.array(v.unknown()), stages: v.array(v.unknown()) });
+
+function readForList(path: string): StateRead {
+  try {
+    const text = readText(path);
+    if (text !== null) {
+      const r = v.safeParse(ListStateSchema, JSON.parse(text));
+      if (r.success) return { ok: true, state: r.output as State };
+    }
+  } catch {}
+  return readState(path);
+}
+
 const time = (r: SessionRow) => Date.parse(r.updated_at ?? r.started_at ?? "") || 0;
 
 function toRow(root: string, ev: Evidence): SessionRow {
   const s = ev.state;
   const archived = ev.session.includes(".");
-  const base = {
-    session: ev.session,
-    alive: ev.alive,
-    tmux: ev.tmux,
-    stalled: ev.stalled,
-    problem: ev.problem,
-    archived,
-  };
+  const flags = { alive: ev.alive, tmux: ev.tmux, stalled: ev.stalled, problem: ev.problem };
   if (!s) {
     // No state to date the row: the run directory's own time still orders it.
-    const mtime = mtimeIso(runPaths(root, ev.session).dir);
-    return { ...base, target: null, status: ev.status, stage: null, iteration: null, max: null, started_at: null, updated_at: mtime, note: ev.problem ?? "" };
+    const updated_at = mtimeIso(runPaths(root, ev.session).dir);
+    const none = { target: null, status: ev.status, stage: null, iteration: null, max: null, started_at: null, updated_at };
+    return { session: ev.session, ...none, ...flags, note: ev.problem ?? "", archived };
   }
   return {
-    ...base,
+    session: ev.session,
     target: s.target,
     status: ev.status,
     stage: s.current_stage_id ?? null,
@@ -78,7 +96,9 @@ function toRow(root: string, ev: Evidence): SessionRow {
     max: s.max,
     started_at: s.started_at,
     updated_at: s.updated_at,
+    ...flags,
     note: healthNote(ev, archived),
+    archived,
   };
 }
 
@@ -103,7 +123,7 @@ function orphan(name: string, created: number): SessionRow {
 }
 
 /** What a reader should know about a session beyond its status word. */
-export function healthNote(ev: Evidence, archived: boolean): string {
+function healthNote(ev: Evidence, archived: boolean): string {
   const s = ev.state;
   if (!s) return ev.problem ?? "";
   const notes: string[] = [];
@@ -128,7 +148,8 @@ export function healthNote(ev: Evidence, archived: boolean): string {
       if (!ev.tmux && !s.tmux) notes.push("foreground");
       break;
   }
-  if (ev.lock.state === "stale") notes.push(`stale lock (pid ${ev.lock.lock.pid}): 'sessions cleanup'`);
+  // A crashed engine leaves its lock behind; resume takes it over, so only other stale locks are news.
+  if (ev.lock.state === "stale" && ev.status !== "crashed") notes.push(`stale lock (pid ${ev.lock.lock.pid}): 'sessions cleanup'`);
   if (ev.lock.state === "unreadable") notes.push("unreadable lock file");
   return notes.join("; ");
 }

@@ -2,8 +2,8 @@
 import { failed } from "../lib/errors.ts";
 import { tmuxName } from "../lib/names.ts";
 import { runPaths } from "../store/paths.ts";
-import { attach, capturePane, hasSession, insideTmux } from "../tmux.ts";
-import { ended, FileFollower, loop, newPaneLines, poll } from "./follow.ts";
+import { attach, capturePane, insideTmux } from "../tmux.ts";
+import { ended, FileFollower, fileSize, linesAfter, loop, newPaneLines, poll } from "./follow.ts";
 import { evidence, requireSession } from "./inspect.ts";
 
 export interface Peek {
@@ -13,10 +13,10 @@ export interface Peek {
 }
 
 /** The last `lines` lines of the pane, trailing blank rows (the empty screen below the cursor) dropped. */
-export function capture(session: string, lines: number): string[] | null {
+function capture(session: string, lines: number): string[] | null {
   const text = capturePane(tmuxName(session), lines);
   if (text === null) return null;
-  return trimBlank(text.split("\n")).slice(-lines);
+  return last(trimBlank(text.split("\n")), lines);
 }
 
 /** The last `lines` lines of engine.log before byte `end`, reading only as much of it as they need. */
@@ -27,7 +27,7 @@ async function logTail(path: string, lines: number, end: number): Promise<string
     let text = await Bun.file(path).slice(start, end).text();
     if (start > 0) text = text.slice(text.indexOf("\n") + 1);
     const got = trimBlank(text.split("\n"));
-    if (got.length >= lines || start === 0) return got.slice(-lines);
+    if (got.length >= lines || start === 0) return last(got, lines);
   }
 }
 
@@ -37,7 +37,7 @@ export async function peek(root: string, session: string, lines: number): Promis
   const pane = capture(session, lines);
   if (pane) return { session, source: "tmux", lines: pane };
   const path = runPaths(root, session).log;
-  return { session, source: "log", lines: await logTail(path, lines, FileFollower.atEnd(path).offset) };
+  return { session, source: "log", lines: await logTail(path, lines, fileSize(path)) };
 }
 
 /**
@@ -46,34 +46,39 @@ export async function peek(root: string, session: string, lines: number): Promis
  */
 export async function followPeek(root: string, session: string, lines: number, show: (p: Peek) => void, everyMs = 500): Promise<void> {
   requireSession(root, session);
+  const path = runPaths(root, session).log;
+  // engine.log gets the lines the pane shows: when tmux ends with the engine, it has the last ones.
+  const log = FileFollower.atEnd(path);
   // Capture a wider window than is shown, so that a burst between two captures is not lost.
   const window = Math.max(lines, 500);
   let prev = capture(session, window);
   if (prev) {
-    show({ session, source: "tmux", lines: prev.slice(-lines) });
+    show({ session, source: "tmux", lines: last(prev, lines) });
+    let logged: string[] = [];
+    let paneGone = false;
     await loop(() => {
       const done = ended(poll(root, session));
+      logged = logged.concat(log.read()).slice(-window);
       const cur = capture(session, window);
-      if (!cur) return true;
+      if (!cur) return (paneGone = true);
       const fresh = newPaneLines(prev!, cur);
       if (fresh.length) show({ session, source: "tmux", lines: fresh });
       prev = cur;
       return done;
     }, everyMs);
-    return;
+    if (!paneGone) return;
+    const rest = linesAfter(prev, logged.concat(log.read()));
+    if (rest.length) show({ session, source: "log", lines: rest });
+  } else {
+    show({ session, source: "log", lines: await logTail(path, lines, log.offset) });
   }
-  const path = runPaths(root, session).log;
-  const follower = FileFollower.atEnd(path);
-  show({ session, source: "log", lines: await logTail(path, lines, follower.offset) });
   await loop(() => {
     const done = ended(poll(root, session));
-    const fresh = follower.read();
+    const fresh = log.read();
     if (fresh.length) show({ session, source: "log", lines: fresh });
     return done;
   }, everyMs);
 }
-
-export const tmuxAlive = (session: string) => hasSession(tmuxName(session));
 
 /**
  * Attach a terminal to the session (read-only unless `write`); from inside tmux the client switches.
@@ -95,6 +100,9 @@ export async function attachSession(root: string, session: string, write: boolea
   }
   return attach(tmuxName(session), write);
 }
+
+/** The last n items (slice(-0) would be all of them). */
+const last = <T>(xs: T[], n: number) => (n > 0 ? xs.slice(-n) : []);
 
 function trimBlank(lines: string[]): string[] {
   let end = lines.length;

@@ -1,18 +1,19 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { SESSION_NAME } from "../lib/names.ts";
-import { pidStart, stopGroup } from "../lib/proc.ts";
+import { running, stopGroup } from "../lib/proc.ts";
 import { appendEvent } from "../store/events.ts";
 import { readLock, removeStale, type Lock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState, writeState, type State } from "../store/state.ts";
 import { hasSession, killSession, listSessions, type TmuxSession } from "../tmux.ts";
 import { judge, sessionNames, type Evidence } from "./inspect.ts";
-import { liveAgentGroup, RUNNING } from "./stop.ts";
+import { liveAgentGroups, RUNNING } from "./stop.ts";
 
-/** Each finding says what it is about and why; `fixed`/`error` are filled in when fixing. */
+/** Filled in when fixing: `note` says why a finding was left alone on purpose, `error` why a fix failed. */
 interface Outcome {
   fixed?: boolean;
+  note?: string;
   error?: string;
 }
 export interface StaleLock extends Outcome {
@@ -27,14 +28,14 @@ export interface OrphanTmux extends Outcome {
   name: string;
   session: string;
   reason: string;
-  agent_pgid: number | null;
+  agent_pgids: number[];
 }
 export interface ZombieState extends Outcome {
   session: string;
   status: string;
   pid: number | null;
   reason: string;
-  agent_pgid: number | null;
+  agent_pgids: number[];
 }
 export interface ForeignTmux {
   name: string;
@@ -90,8 +91,8 @@ export function scan(root: string, tmux: TmuxSession[] = listSessions()): Reconc
         session,
         status: s.status,
         pid: s.pid ?? null,
-        reason: s.pid && pidStart(s.pid) ? `engine pid ${s.pid} now belongs to another process` : `engine${s.pid ? ` pid ${s.pid}` : ""} is gone`,
-        agent_pgid: liveAgentGroup(s),
+        reason: s.pid && running(s.pid) ? `engine pid ${s.pid} now belongs to another process` : `engine${s.pid ? ` pid ${s.pid}` : ""} is gone`,
+        agent_pgids: liveAgentGroups(s),
       });
     }
     if (s && !RUNNING.has(s.status) && !held(e)) r.worktrees.push(...worktrees(runPaths(root, session).dir, session, s));
@@ -102,7 +103,8 @@ export function scan(root: string, tmux: TmuxSession[] = listSessions()): Reconc
     if (!m || !SESSION_NAME.test(m[1]!)) continue;
     const path = join(rootPaths(root).locks, file);
     const l = readLock(path);
-    if (l.state !== "stale" && l.state !== "unreadable") continue;
+    // An unreadable lock of a session whose engine lives is still that engine's.
+    if ((l.state !== "stale" && l.state !== "unreadable") || ev(m[1]!).alive) continue;
     const lock = l.state === "stale" ? l.lock : null;
     r.stale_locks.push({ session: m[1]!, path, pid: lock?.pid ?? null, reason: l.why, lock });
   }
@@ -116,14 +118,14 @@ export function scan(root: string, tmux: TmuxSession[] = listSessions()): Reconc
     if (t.root !== root) continue; // another project's session
     const session = t.name.slice("pipeline-".length);
     if (!SESSION_NAME.test(session) || !existsSync(runPaths(root, session).dir)) {
-      r.orphaned_tmux.push({ name: t.name, session, reason: "no run directory", agent_pgid: null });
+      r.orphaned_tmux.push({ name: t.name, session, reason: "no run directory", agent_pgids: [] });
       continue;
     }
     const e = ev(session);
     if (held(e)) continue;
     const s = e.state;
     const reason = !s ? `no live engine (${e.problem})` : RUNNING.has(s.status) ? `engine${s.pid ? ` pid ${s.pid}` : ""} is gone` : `session is ${s.status}`;
-    r.orphaned_tmux.push({ name: t.name, session, reason, agent_pgid: liveAgentGroup(s) });
+    r.orphaned_tmux.push({ name: t.name, session, reason, agent_pgids: liveAgentGroups(s) });
   }
   return r;
 }
@@ -165,19 +167,19 @@ export async function fix(root: string, found: Reconcile, opts: { worktrees: boo
   for (const o of found.orphaned_tmux) {
     if (!orphans.has(o.name)) {
       o.fixed = false;
-      o.error = "no longer orphaned";
+      o.note = "no longer orphaned";
       continue;
     }
-    const pgid = liveAgentGroup(stateOf(root, o.session));
-    if (pgid) await stopGroup(pgid);
+    for (const pgid of liveAgentGroups(stateOf(root, o.session))) await stopGroup(pgid);
     killSession(o.name);
     o.fixed = !hasSession(o.name);
+    if (!o.fixed) o.error = "tmux kill-session failed";
   }
 
   for (const z of found.zombie_states) {
     if (!zombies.has(z.session)) {
       z.fixed = false;
-      z.error = "no longer a zombie";
+      z.note = "no longer a zombie";
       continue;
     }
     const s = stateOf(root, z.session);
@@ -186,15 +188,14 @@ export async function fix(root: string, found: Reconcile, opts: { worktrees: boo
       z.error = "state.json became unreadable";
       continue;
     }
-    const pgid = liveAgentGroup(s);
-    if (pgid) await stopGroup(pgid);
+    for (const pgid of liveAgentGroups(s)) await stopGroup(pgid);
     markFailed(root, s);
     z.fixed = true;
   }
 
   for (const l of found.stale_locks) {
     l.fixed = removeStale(l.path, l.lock);
-    if (!l.fixed) l.error = existsSync(l.path) ? "the lock changed hands: left alone" : "already gone";
+    if (!l.fixed) l.note = existsSync(l.path) ? "the lock changed hands: left alone" : "already gone";
   }
 
   if (opts.worktrees) {
@@ -221,6 +222,7 @@ function markFailed(root: string, s: State): void {
   s.completed_at = at;
   s.updated_at = at;
   s.agent_pgid = null;
+  s.agent_pgids = [];
   s.pause_requested = false;
   s.error = { message: "engine died", kind: "crash", at, stage: s.current_stage_id ?? null, iteration: s.iteration };
   for (const st of s.stages) if (st.status === "running") st.status = "failed";

@@ -12,7 +12,7 @@ import { readState, type State } from "../store/state.ts";
 import { killSession, listSessions } from "../tmux.ts";
 import { evidence, requireSession } from "./inspect.ts";
 import { acquireLock, launch, requireTmux, type Launched } from "./launch.ts";
-import { liveAgentGroup } from "./stop.ts";
+import { liveAgentGroups } from "./stop.ts";
 
 export interface ResumeRequest {
   root: string;
@@ -101,8 +101,7 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
       if (old) killSession(old.name);
     }
     // An agent that outlived its engine would otherwise run the same iteration as the new one.
-    const stray = liveAgentGroup(ev.state);
-    if (stray) await stopGroup(stray);
+    for (const stray of liveAgentGroups(ev.state)) await stopGroup(stray);
     // A session killed while paused left pause:true behind; --context reaches the next iteration as ${CONTEXT}.
     if (control?.pause || req.context !== undefined) writeControl(paths.dir, { pause: false, context: req.context ?? control?.context ?? null });
     point = at();

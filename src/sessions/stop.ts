@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { groupAlive, isAlive, isSameProcess, killGroup, waitFor } from "../lib/proc.ts";
+import { groupAlive, isSameProcess, killGroup, running, waitFor } from "../lib/proc.ts";
 import { tmuxName } from "../lib/names.ts";
 import { appendEvent } from "../store/events.ts";
 import { readLock, removeStale } from "../store/lock.ts";
@@ -14,7 +14,8 @@ export type Stopped = "agent" | "engine" | "tmux" | "lock";
 export interface StopPlan {
   session: string;
   status: DisplayStatus;
-  agent: number | null;
+  /** Running agent process groups of this session (one, or one per parallel provider). */
+  agents: number[];
   engine: { pid: number; start: string | null } | null;
   tmux: string | null;
   /** A lock nobody live holds, to remove (a live one belongs to the engine). */
@@ -31,18 +32,20 @@ export interface StopResult {
   status: DisplayStatus;
 }
 
+/** How long a live engine gets to end its agent before it is signalled from here. */
+const ENGINE_ENDS_AGENT_MS = 1000;
 const AGENT_GRACE_MS = 3000;
 const ENGINE_GRACE_MS = 5000;
 export const RUNNING = new Set(["running", "paused"]);
 
 /**
- * The agent's process group, if it still runs and is this session's. A pgid recorded in a state file
+ * The agents' process groups that still run and are this session's. A pgid recorded in a state file
  * may have been reused since the engine died, so on Linux a member must carry PIPELINE_SESSION.
  */
-export function liveAgentGroup(state: State | null): number | null {
-  const pgid = state?.agent_pgid;
-  if (!state || !pgid || !groupAlive(pgid)) return null;
-  return groupBelongsTo(pgid, state.session) ? pgid : null;
+export function liveAgentGroups(state: State | null): number[] {
+  if (!state) return [];
+  const all = new Set([...(state.agent_pgids ?? []), ...(state.agent_pgid ? [state.agent_pgid] : [])]);
+  return [...all].filter((pgid) => groupAlive(pgid) && groupBelongsTo(pgid, state.session));
 }
 
 function groupBelongsTo(pgid: number, session: string): boolean {
@@ -79,12 +82,12 @@ export function planStop(root: string, session: string, tmuxSessions: TmuxSessio
   const ev = judge(session, read, lock, tmux !== null);
   const s = ev.state;
   let engine: StopPlan["engine"] = null;
-  if (s && RUNNING.has(s.status) && s.pid && isSameProcess(s.pid, s.pid_start)) engine = { pid: s.pid, start: s.pid_start ?? null };
+  if (s && RUNNING.has(s.status) && s.pid && engineLives(s.pid, s.pid_start)) engine = { pid: s.pid, start: s.pid_start ?? null };
   else if (!s && lock.state === "live") engine = { pid: lock.lock.pid, start: lock.lock.pid_start ?? null };
   return {
     session,
     status: ev.status,
-    agent: s && RUNNING.has(s.status) ? liveAgentGroup(s) : null,
+    agents: s && RUNNING.has(s.status) ? liveAgentGroups(s) : [],
     engine,
     tmux,
     lock: lock.state === "stale" || lock.state === "unreadable",
@@ -92,35 +95,36 @@ export function planStop(root: string, session: string, tmuxSessions: TmuxSessio
   };
 }
 
-export const nothingToStop = (p: StopPlan) => !p.agent && !p.engine && !p.tmux && !p.markState && !p.lock;
+export const nothingToStop = (p: StopPlan) => !p.agents.length && !p.engine && !p.tmux && !p.markState && !p.lock;
 
 /** Sessions of the root that claim to run (running, paused, or crashed with a state still saying so). */
 export function runningSessions(root: string): string[] {
-  const tmux = listSessions();
   return sessionNames(root).filter((n) => {
-    const s = evidence(root, n, ownTmux(root, n, tmux) !== null).state;
-    return !!s && RUNNING.has(s.status);
+    const r = readState(runPaths(root, n).state);
+    return r.ok && RUNNING.has(r.state.status);
   });
 }
 
 /**
- * Stop a session from the outside, in the order that leaves nothing running: the agent's process
- * group (Node-based agents ignore the SIGHUP of a closing tmux), the engine, the tmux session, the
- * lock; then make sure the state says killed. Every file is kept, so `resume` can continue it.
+ * Stop a session from the outside so that nothing is left running: the agent's process group is
+ * dead (TERM, then KILL) before the engine may be SIGKILLed and before tmux closes (Node-based
+ * agents ignore the SIGHUP of a closing tmux); then the lock; then the state must say killed.
+ * Every file is kept, so `resume` can continue it.
  */
 export async function stopSession(root: string, plan: StopPlan): Promise<StopResult> {
   const paths = runPaths(root, plan.session);
   const killed: Stopped[] = [];
-  const engineGone = (e: NonNullable<StopPlan["engine"]>) => !isSameProcess(e.pid, e.start);
+  const engineGone = (e: NonNullable<StopPlan["engine"]>) => !engineLives(e.pid, e.start);
 
-  if (plan.agent) killGroup(plan.agent, "SIGTERM");
-  // The engine must learn it is being killed before it sees its agent die, or it would record a
-  // failed iteration and carry on (or fail the session) instead of ending as killed.
+  // A live engine is told first and ends its agent itself: an agent signalled from here first dies
+  // before the engine handles its own SIGTERM, and the engine then records a failed iteration and
+  // fails the session instead of ending it as killed (seen in the e2e tests).
   if (plan.engine) signal(plan.engine.pid, "SIGTERM");
-  if (plan.agent) {
-    const pgid = plan.agent;
-    if (!(await waitFor(() => !groupAlive(pgid), AGENT_GRACE_MS, 20))) killGroup(pgid, "SIGKILL");
-    await waitFor(() => !groupAlive(pgid), 1000, 20);
+  if (plan.agents.length) {
+    const alive = () => plan.agents.filter(groupAlive);
+    if (!plan.engine || !(await waitFor(() => !alive().length, ENGINE_ENDS_AGENT_MS, 20))) for (const g of alive()) killGroup(g, "SIGTERM");
+    if (!(await waitFor(() => !alive().length, AGENT_GRACE_MS, 20))) for (const g of alive()) killGroup(g, "SIGKILL");
+    await waitFor(() => !alive().length, 1000, 20);
     killed.push("agent");
   }
   if (plan.engine) {
@@ -133,7 +137,7 @@ export async function stopSession(root: string, plan: StopPlan): Promise<StopRes
     };
     if (!(await waitFor(finished, ENGINE_GRACE_MS, 20))) {
       signal(e.pid, "SIGKILL");
-      await waitFor(() => !isAlive(e.pid), 2000, 20);
+      await waitFor(() => engineGone(e), 2000, 20);
     }
     killed.push("engine");
   }
@@ -146,7 +150,7 @@ export async function stopSession(root: string, plan: StopPlan): Promise<StopRes
 
   let marked = false;
   const read = readState(paths.state);
-  if (read.ok && RUNNING.has(read.state.status) && !isSameProcess(read.state.pid, read.state.pid_start)) {
+  if (read.ok && RUNNING.has(read.state.status) && !engineLives(read.state.pid, read.state.pid_start)) {
     markKilled(paths, read.state);
     marked = true;
   }
@@ -160,12 +164,16 @@ function markKilled(paths: ReturnType<typeof runPaths>, s: State): void {
   s.completed_at = at;
   s.updated_at = at;
   s.agent_pgid = null;
+  s.agent_pgids = [];
   s.pause_requested = false;
   s.error = { message: "killed by 'sessions kill' (the engine was not running)", kind: "signal", at, stage: s.current_stage_id ?? null, iteration: s.iteration };
   for (const st of s.stages) if (st.status === "running") st.status = "killed";
   appendEvent(paths.events, { type: "session_killed", session: s.session, cursor: null, data: { signal: null, by: "sessions kill", engine: "gone" } });
   writeState(paths.state, s);
 }
+
+/** A zombie counts as gone: where PID 1 reaps lazily, a dead engine may linger as one. */
+const engineLives = (pid: number | null | undefined, start: string | null | undefined) => !!pid && isSameProcess(pid, start) && running(pid);
 
 function signal(pid: number, sig: NodeJS.Signals): void {
   try {

@@ -77,7 +77,7 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
   }
   if ("target" in d) lines.push(row("target", `${d.type} ${d.target}`));
   const lock = d.lock ? `lock pid ${d.lock.pid} ${d.lock.stale ? c.yellow("stale") : "live"} (${d.lock.host})` : "no lock";
-  const engine = "pid" in d && d.pid ? `engine pid ${d.pid} ${d.alive ? "alive" : "gone"}` : `engine ${d.alive ? "alive" : "not running"}`;
+  const engine = "pid" in d && d.pid ? `pid ${d.pid} ${d.alive ? "alive" : "gone"}` : d.alive ? "alive" : "not running";
   lines.push(row("engine", `${engine}; ${lock}; tmux ${d.tmux ? "present" : "gone"}`));
   if ("stages" in d) {
     const of = d.stages.length > 1 ? ` (node ${d.current_stage + 1}/${d.stages.length})` : "";

@@ -68,6 +68,8 @@ export const StateSchema = v.looseObject({
   max: v.number(),
   /** Process group of the running agent, so `kill` can end it even when the engine is gone. */
   agent_pgid: v.nullish(v.number(), null),
+  /** Every running agent's process group (a parallel block runs several). */
+  agent_pgids: v.optional(v.array(v.number()), []),
   /** The current iteration's output file, whose mtime tells whether the agent is silent. */
   agent_output: v.nullish(v.string(), null),
   stall_after: v.nullish(v.number(), null),

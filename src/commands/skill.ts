@@ -1,0 +1,45 @@
+import { defineCommand } from "citty";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { conflict, Exit, usage } from "../lib/errors.ts";
+import { c, emit } from "../lib/output.ts";
+import { resolveRoot } from "../store/paths.ts";
+import { jsonArg, rootArg } from "./_args.ts";
+import text from "./skill.md" with { type: "text" };
+
+export default defineCommand({
+  meta: { name: "skill", description: "Print the Claude Code skill that drives this binary, or install it into <root>/.claude/skills/sessions/" },
+  args: {
+    action: { type: "positional", required: false, description: "install: write it to <root>/.claude/skills/sessions/SKILL.md" },
+    force: { type: "boolean", description: "install: overwrite a different existing SKILL.md" },
+    ...jsonArg,
+    ...rootArg,
+  },
+  run({ args }) {
+    if (args.action === undefined) {
+      emit(args.json, { name: "sessions", content: text }, () => text);
+      return Exit.ok;
+    }
+    if (args.action !== "install") throw usage(`unknown skill action ${JSON.stringify(args.action)}`, { hint: "'sessions skill' prints it, 'sessions skill install' installs it" });
+    const path = join(resolveRoot(args.root), ".claude", "skills", "sessions", "SKILL.md");
+    const existing = readOrNull(path);
+    if (existing !== null && existing !== text && !args.force) {
+      throw conflict(`${path} exists and differs from this version's skill`, { hint: "pass --force to overwrite it (your edits are lost)" });
+    }
+    const written = existing !== text;
+    if (written) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text);
+    }
+    emit(args.json, { path, written }, () => (written ? `${c.green("installed")} ${path}` : `${path} is already up to date`));
+    return Exit.ok;
+  },
+});
+
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,245 @@
+/** cleanup's classification from hand-written run directories, locks and tmux listings. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { groupAlive, pidStart } from "../../../src/lib/proc.ts";
+import { fix, problems, scan } from "../../../src/sessions/reconcile.ts";
+import { resumePoint } from "../../../src/sessions/resume.ts";
+import type { TmuxSession } from "../../../src/tmux.ts";
+import { privateTmux, tempRoot, until } from "../../helpers.ts";
+
+// fix() asks tmux what exists: a private, empty server.
+const tmux = privateTmux();
+const saved = { TMUX_TMPDIR: process.env.TMUX_TMPDIR, TMUX: process.env.TMUX };
+beforeAll(() => {
+  process.env.TMUX_TMPDIR = tmux.dir;
+  delete process.env.TMUX;
+});
+afterAll(() => {
+  Object.assign(process.env, saved);
+  tmux.kill();
+});
+
+const DEAD = 999_999;
+const me = { pid: process.pid, pid_start: pidStart(process.pid) };
+
+function state(session: string, o: Record<string, unknown>) {
+  const at = new Date().toISOString();
+  return {
+    session,
+    type: "loop",
+    target: "t",
+    status: "running",
+    pid: DEAD,
+    pid_start: "1",
+    started_at: at,
+    updated_at: at,
+    completed_at: null,
+    current_stage: 0,
+    current_stage_id: "t",
+    iteration: 2,
+    iteration_completed: 1,
+    iteration_started: at,
+    max: 5,
+    agent_pgid: null,
+    stages: [{ index: 0, id: "t", stage: "t", kind: "stage", status: "running", iterations: 1, max: 5 }],
+    history: [],
+    ...o,
+  };
+}
+
+function session(root: string, name: string, st: Record<string, unknown> | string | null, lock?: Record<string, unknown> | string) {
+  const dir = join(root, ".claude", "pipeline-runs", name);
+  mkdirSync(dir, { recursive: true });
+  if (st !== null) writeFileSync(join(dir, "state.json"), typeof st === "string" ? st : JSON.stringify(state(name, st)));
+  if (lock !== undefined) {
+    mkdirSync(join(root, ".claude", "locks"), { recursive: true });
+    const full = typeof lock === "string" ? lock : JSON.stringify({ session: name, host: hostname(), started_at: new Date().toISOString(), version: "test", ...lock });
+    writeFileSync(join(root, ".claude", "locks", `${name}.lock`), full);
+  }
+  return dir;
+}
+
+const tmuxSession = (name: string, root: string | null): TmuxSession => ({ name, root, created: 0, panePid: null, paneDead: false, attached: false });
+
+/** A stand-in agent: its own process group, with (or without) the session's environment marker. */
+async function agent(sessionName: string | null) {
+  const p = Bun.spawn(["sleep", "30"], { detached: true, env: { PATH: process.env.PATH ?? "", ...(sessionName ? { PIPELINE_SESSION: sessionName } : {}) }, stdio: ["ignore", "ignore", "ignore"] });
+  // Until exec, /proc shows the forked parent's environment.
+  await until(() => readFileSync(`/proc/${p.pid}/comm`, "utf8") === "sleep\n", 5000, "the agent to start");
+  return p;
+}
+
+describe("scan", () => {
+  test("a healthy session is never reported", () => {
+    using root = tempRoot({ git: false });
+    session(root.path, "ok", { ...me }, { ...me });
+    const r = scan(root.path, [tmuxSession("pipeline-ok", root.path)]);
+    expect(problems(r, true)).toBe(0);
+    expect(r).toEqual({ stale_locks: [], orphaned_tmux: [], zombie_states: [], foreign_tmux: [], unreadable: [], worktrees: [], fixed: false });
+  });
+
+  test("a dead engine: zombie state and stale lock", () => {
+    using root = tempRoot({ git: false });
+    session(root.path, "dead", { pid: DEAD }, { pid: DEAD, pid_start: "1" });
+    const r = scan(root.path, []);
+    expect(r.zombie_states).toEqual([{ session: "dead", status: "running", pid: DEAD, reason: `engine pid ${DEAD} is gone`, agent_pgids: [] }]);
+    expect(r.stale_locks.map((l) => [l.session, l.pid, l.reason])).toEqual([["dead", DEAD, "process is gone"]]);
+  });
+
+  test("a reused pid (alive, other start time) is not the engine", () => {
+    using root = tempRoot({ git: false });
+    session(root.path, "reused", { status: "paused", pid: process.pid, pid_start: "1" }, { pid: process.pid, pid_start: "1" });
+    const r = scan(root.path, []);
+    expect(r.zombie_states.map((z) => [z.session, z.status, z.reason])).toEqual([["reused", "paused", `engine pid ${process.pid} now belongs to another process`]]);
+    expect(r.stale_locks.map((l) => l.reason)).toEqual(["pid reused by another process"]);
+  });
+
+  test("finished sessions are fine; unreadable states and locks are reported", () => {
+    using root = tempRoot({ git: false });
+    session(root.path, "done", { status: "complete", pid: DEAD });
+    session(root.path, "broken", "{ not json", "also { not json");
+    const r = scan(root.path, []);
+    expect(r.zombie_states).toEqual([]);
+    expect(r.unreadable.map((u) => u.session)).toEqual(["broken"]);
+    expect(r.unreadable[0]!.reason).toContain("not valid JSON");
+    expect(r.stale_locks.map((l) => [l.session, l.pid, l.reason])).toEqual([["broken", null, "not a valid lock file"]]);
+  });
+
+  test("tmux: orphans of this root, foreign sessions reported, other roots ignored", () => {
+    using root = tempRoot({ git: false });
+    session(root.path, "done", { status: "complete" });
+    session(root.path, "dead", { pid: DEAD });
+    session(root.path, "ok", { ...me }, { ...me });
+    const r = scan(root.path, [
+      tmuxSession("pipeline-gone", root.path),
+      tmuxSession("pipeline-done", root.path),
+      tmuxSession("pipeline-dead", root.path),
+      tmuxSession("pipeline-ok", root.path),
+      tmuxSession("pipeline-foreign", null),
+      tmuxSession("pipeline-other", "/somewhere/else"),
+      tmuxSession("work", null),
+    ]);
+    expect(r.orphaned_tmux.map((o) => [o.name, o.reason])).toEqual([
+      ["pipeline-gone", "no run directory"],
+      ["pipeline-done", "session is complete"],
+      ["pipeline-dead", `engine pid ${DEAD} is gone`],
+    ]);
+    expect(r.foreign_tmux.map((f) => f.name)).toEqual(["pipeline-foreign"]);
+  });
+
+  test("a session being started or resumed (live lock, old state) is left alone", () => {
+    using root = tempRoot({ git: false });
+    session(root.path, "resuming", { status: "failed", pid: DEAD }, { ...me });
+    session(root.path, "starting", null, { ...me });
+    const r = scan(root.path, [tmuxSession("pipeline-resuming", root.path), tmuxSession("pipeline-starting", root.path)]);
+    expect(problems(r, true)).toBe(0);
+  });
+
+  test("an agent that outlived its engine is found; a reused process group is not", async () => {
+    using root = tempRoot({ git: false });
+    const mine = await agent("stray");
+    const other = await agent(null);
+    try {
+      session(root.path, "stray", { agent_pgid: mine.pid });
+      session(root.path, "reused-group", { agent_pgid: other.pid });
+      const r = scan(root.path, []);
+      expect(r.zombie_states.map((z) => [z.session, z.agent_pgids])).toEqual([
+        ["reused-group", []],
+        ["stray", [mine.pid]],
+      ]);
+    } finally {
+      mine.kill("SIGKILL");
+      other.kill("SIGKILL");
+    }
+  });
+
+  test("worktrees of finished parallel sessions are listed, not those of running ones", () => {
+    using root = tempRoot({ git: false });
+    const done = session(root.path, "done", { status: "killed" });
+    const live = session(root.path, "live", { ...me }, { ...me });
+    for (const d of [done, live]) mkdirSync(join(d, "parallel-01-dual", "providers", "codex", "worktree"), { recursive: true });
+    const r = scan(root.path, []);
+    expect(r.worktrees).toEqual([{ session: "done", path: join(done, "parallel-01-dual", "providers", "codex", "worktree"), reason: "session is killed" }]);
+    expect(problems(r, false)).toBe(0);
+    expect(problems(r, true)).toBe(1);
+  });
+});
+
+describe("fix", () => {
+  test("kills the stray agent, marks the zombie failed, removes stale locks only", async () => {
+    using root = tempRoot({ git: false });
+    const stray = await agent("zombie");
+    try {
+      const dir = session(root.path, "zombie", { agent_pgid: stray.pid }, { pid: DEAD, pid_start: "1" });
+      session(root.path, "ok", { ...me }, { ...me });
+      const r = await fix(root.path, scan(root.path, []), { worktrees: false });
+      expect(r.fixed).toBe(true);
+      expect(r.zombie_states.map((z) => [z.session, z.fixed])).toEqual([["zombie", true]]);
+      expect(r.stale_locks.map((l) => [l.session, l.fixed])).toEqual([["zombie", true]]);
+      expect(await stray.exited).not.toBe(0);
+      expect(groupAlive(stray.pid)).toBe(false);
+      const s = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+      expect([s.status, s.error.message, s.error.kind, s.agent_pgid, s.stages[0].status]).toEqual(["failed", "engine died", "crash", null, "failed"]);
+      expect(s.completed_at).toBeString();
+      const events = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      expect(events.map((e) => [e.type, e.data.error.message])).toEqual([["session_failed", "engine died"]]);
+      expect(existsSync(join(root.path, ".claude", "locks", "zombie.lock"))).toBe(false);
+      expect(existsSync(join(root.path, ".claude", "locks", "ok.lock"))).toBe(true);
+      expect(JSON.parse(readFileSync(join(root.path, ".claude", "pipeline-runs", "ok", "state.json"), "utf8")).status).toBe("running");
+    } finally {
+      stray.kill("SIGKILL");
+    }
+  });
+
+  test("a finding that healed since the scan is left alone", async () => {
+    using root = tempRoot({ git: false });
+    const dir = session(root.path, "back", { pid: DEAD });
+    const found = scan(root.path, []);
+    // Resumed meanwhile: a live engine now owns it.
+    writeFileSync(join(dir, "state.json"), JSON.stringify(state("back", { ...me })));
+    const r = await fix(root.path, found, { worktrees: false });
+    expect(r.zombie_states.map((z) => [z.fixed, z.note])).toEqual([[false, "no longer a zombie"]]);
+    expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).status).toBe("running");
+  });
+
+  test("an unreadable state is reported, never rewritten", async () => {
+    using root = tempRoot({ git: false });
+    const dir = session(root.path, "broken", "{ not json");
+    await fix(root.path, scan(root.path, []), { worktrees: false });
+    expect(readFileSync(join(dir, "state.json"), "utf8")).toBe("{ not json");
+  });
+});
+
+describe("resumePoint", () => {
+  const plan = {
+    nodes: [
+      { kind: "stage", id: "plan" },
+      { kind: "parallel", id: "dual", providers: [{ id: "a" }, { id: "b" }], stages: [{ id: "review" }] },
+    ],
+  } as never;
+  const done = (node: number, id: string, iteration: number, provider: string | null = null, decision = "continue") => ({
+    ts: "",
+    type: "iteration_complete",
+    session: "s",
+    cursor: { node, id, iteration, provider },
+    data: { node, stage: id, provider, iteration, decision, started_at: "", ended_at: "", duration_ms: 0 },
+  });
+
+  test("the first iteration not completed, a failed one included", () => {
+    expect(resumePoint(plan, [])).toEqual({ node: 0, id: "plan", iteration: 1 });
+    expect(resumePoint(plan, [done(0, "plan", 1), done(0, "plan", 2), done(0, "plan", 3, null, "failed")])).toEqual({ node: 0, id: "plan", iteration: 3 });
+  });
+
+  test("in a parallel block, the provider furthest behind", () => {
+    const events = [
+      done(0, "plan", 1),
+      { ts: "", type: "node_complete", session: "s", cursor: { node: 0, id: "plan", iteration: 1, provider: null }, data: { status: "complete" } },
+      done(1, "review", 1, "a"),
+      done(1, "review", 2, "a"),
+      done(1, "review", 1, "b"),
+    ];
+    expect(resumePoint(plan, events)).toEqual({ node: 1, id: "dual", iteration: 2 });
+  });
+});
