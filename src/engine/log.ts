@@ -12,7 +12,7 @@ export class EngineLog {
   ) {}
 
   line(text: string): void {
-    const stamped = `[${new Date().toISOString().slice(11, 19)}] ${text}\n`;
+    const stamped = `[${new Date().toTimeString().slice(0, 8)}] ${text}\n`;
     try {
       appendFileSync(this.path, stamped);
     } catch {}

@@ -31,6 +31,3 @@ export function trailingStops(decisions: Decision[]): number {
   for (let i = decisions.length - 1; i >= 0 && decisions[i] === "stop"; i--) k++;
   return k;
 }
-
-/** Queue stages: the command's output, trimmed; empty means the queue is done. */
-export const queueEmpty = (output: string) => output.trim().length === 0;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { TerminationPlan } from "../../../src/defs/plan.ts";
-import { afterIteration, queueEmpty, trailingStops, type Decision } from "../../../src/engine/termination.ts";
+import { countItems } from "../../../src/engine/queue.ts";
+import { afterIteration, trailingStops, type Decision } from "../../../src/engine/termination.ts";
 
 const plan = (t: Partial<TerminationPlan>): TerminationPlan => ({ type: "fixed", max: 5, min_iterations: 1, consensus: 2, command: null, judge: null, ...t });
 /** Feed decisions one by one, as the engine does; the iteration at which the stage ends (or null). */
@@ -78,9 +79,13 @@ describe("error and failed decisions", () => {
     expect(afterIteration(q, 1, ["stop"]).done).toBe(false);
     expect(afterIteration(q, 2, ["continue", "continue"]).done).toBe(true);
   });
-  test("queueEmpty: only whitespace counts as empty", () => {
-    expect(queueEmpty("")).toBe(true);
-    expect(queueEmpty("  \n\t\n")).toBe(true);
-    expect(queueEmpty("task-1\n")).toBe(false);
+  test("queue items: output lines; nothing, an empty JSON list or bd's 'No ready work' mean empty", () => {
+    expect(countItems("")).toBe(0);
+    expect(countItems("  \n\t\n")).toBe(0);
+    expect(countItems("[]\n")).toBe(0);
+    expect(countItems("No ready work found\n")).toBe(0);
+    expect(countItems("task-1\ntask-2\n")).toBe(2);
+    expect(countItems('[{"id":"a"},{"id":"b"},{"id":"c"}]')).toBe(3);
+    expect(countItems("No ready work, but task-9 is blocked\nline two\n")).toBe(2);
   });
 });
