@@ -1,15 +1,23 @@
-import { createConsola } from "consola";
-
-/** Logs go to stderr so that stdout carries only data (one JSON document under --json). */
-export const log = createConsola({
-  stdout: process.stderr,
-  stderr: process.stderr,
-  // bun test sets NODE_ENV=test, which would silence info logs in spawned binaries.
-  level: process.env.SESSIONS_QUIET ? 1 : 3,
-  formatOptions: { date: false },
-});
+import type { ConsolaInstance } from "consola";
 
 const useColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!process.stdout.isTTY;
+const errColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!process.stderr.isTTY;
+const quiet = !!process.env.SESSIONS_QUIET;
+
+/**
+ * Logs go to stderr so that stdout carries only data (one JSON document under --json). Plain lines
+ * here; consola (and its start-up cost) loads only for prompts, which few commands need.
+ */
+export const log = {
+  info: (msg: string) => quiet || process.stderr.write(`${errColor ? "\x1b[36mℹ\x1b[0m" : "ℹ"} ${msg}\n`),
+  warn: (msg: string) => process.stderr.write(`${errColor ? "\x1b[33mwarning\x1b[0m" : "warning"} ${msg}\n`),
+  error: (msg: string | undefined) => process.stderr.write(`${errColor ? "\x1b[31merror\x1b[0m" : "error"} ${msg ?? ""}\n`),
+  /** A consola prompt on stderr; Ctrl-C gives a symbol, not the default answer. */
+  async prompt(...args: Parameters<ConsolaInstance["prompt"]>) {
+    const { createConsola } = await import("consola");
+    return createConsola({ stdout: process.stderr, stderr: process.stderr }).prompt(...args);
+  },
+};
 
 const paint = (code: string) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const c = {

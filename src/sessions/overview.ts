@@ -1,9 +1,9 @@
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import * as v from "valibot";
 import { checkSessionName, tmuxName } from "../lib/names.ts";
 import { readText } from "../store/fsx.ts";
 import { readLock } from "../store/lock.ts";
-import { runPaths } from "../store/paths.ts";
+import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState, StateSchema, type DisplayStatus, type State, type StateRead } from "../store/state.ts";
 import { judge, sessionNames, tmuxIndex, type Evidence } from "./inspect.ts";
 
@@ -43,9 +43,12 @@ export function overview(root: string, all = false): Overview {
   const tmux = tmuxIndex();
   const names = sessionNames(root, all);
   const known = new Set(names.map(tmuxName));
+  // One readdir instead of a failing open per session: most finished sessions hold no lock.
+  const locks = new Set(safeList(rootPaths(root).locks));
   const rows = names.map((name) => {
     const p = runPaths(root, name);
-    return toRow(root, judge(name, readForList(p.state), readLock(p.lock), tmux.has(tmuxName(name))));
+    const lock = locks.has(`${name}.lock`) ? readLock(p.lock) : ({ state: "none" } as const);
+    return toRow(root, judge(name, readForList(p.state), lock, tmux.has(tmuxName(name))));
   });
   const foreign: string[] = [];
   for (const t of tmux.values()) {
@@ -174,4 +177,12 @@ const ARCHIVED = /^[a-z0-9][a-z0-9-]{0,63}\.\d{8}T\d{6}$/;
 /** A session name given on the command line: a valid name, or an archived `{session}.{timestamp}` run. */
 export function sessionRef(name: string): string {
   return ARCHIVED.test(name) ? name : checkSessionName(name);
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { readText, writeJsonAtomic } from "./fsx.ts";
+import { readText, writeAtomic } from "./fsx.ts";
 
 export const SessionStatus = v.picklist(["running", "paused", "complete", "failed", "killed"]);
 export type SessionStatus = v.InferOutput<typeof SessionStatus>;
@@ -119,6 +119,7 @@ export function parseState(text: string): StateRead {
   return { ok: true, state: r.output };
 }
 
+/** Compact: `list` parses every state file, and whitespace is half of a long history's bytes. */
 export function writeState(path: string, state: State): void {
-  writeJsonAtomic(path, state);
+  writeAtomic(path, `${JSON.stringify(state)}\n`);
 }

@@ -86,7 +86,7 @@ try {
   for (let i = 0; i < 200; i++) {
     const dir = join(big, ".claude/pipeline-runs", `s-${i}`);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "state.json"), JSON.stringify(state(`s-${i}`, 50)));
+    writeFileSync(join(dir, "state.json"), `${JSON.stringify(state(`s-${i}`, 50))}\n`);
   }
   const huge = join(big, ".claude/pipeline-runs/huge");
   mkdirSync(huge, { recursive: true });
