@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { Exit } from "../lib/errors.ts";
 import { sleep } from "../lib/proc.ts";
 
@@ -9,7 +9,8 @@ import { sleep } from "../lib/proc.ts";
  *
  * --script "continue,stop" picks the action by PIPELINE_ITERATION (the last one repeats). Actions:
  * continue | stop | error | fail | hang | crash | garbage | nostatus | baddecision | limit |
- * orphan (leaves a child running, then continues) | flood:<MiB> | sleep:<s>:<action>
+ * orphan (leaves a child running, then continues) | flood:<MiB> | sleep:<s>:<action> |
+ * failonce:<marker file>:<action>
  */
 export default defineCommand({
   meta: { name: "_agent", description: "scripted fake agent (tests and demo)" },
@@ -89,6 +90,15 @@ async function act(action: string, iteration: number, status: (d: string, s: str
       for (let i = 0; i < mib; i++) await Bun.write(Bun.stdout, chunk);
       status("continue", `flooded ${mib} MiB`);
       return Exit.ok;
+    }
+    case "failonce": {
+      // failonce:<marker>:<action> fails the first time (creating the marker), then does <action>.
+      if (a && !existsSync(a)) {
+        writeFileSync(a, "");
+        console.error(`fake agent: failing once (marker ${a})`);
+        return 3;
+      }
+      return act(b ?? "continue", iteration, status);
     }
     case "sleep":
       await sleep(Number(a ?? "1") * 1000);
