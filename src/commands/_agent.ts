@@ -10,7 +10,7 @@ import { sleep } from "../lib/proc.ts";
  * --script "continue,stop" picks the action by PIPELINE_ITERATION (the last one repeats). Actions:
  * continue | stop | error | fail | hang | crash | garbage | nostatus | baddecision | limit |
  * orphan (leaves a child running, then continues) | flood:<MiB> | sleep:<s>:<action> |
- * failonce:<marker file>:<action>
+ * failonce:<marker file>:<action> | verdict:stop|continue|garbage (as a judge)
  */
 export default defineCommand({
   meta: { name: "_agent", description: "scripted fake agent (tests and demo)" },
@@ -89,6 +89,12 @@ async function act(action: string, iteration: number, status: (d: string, s: str
       const chunk = line.repeat(1024);
       for (let i = 0; i < mib; i++) await Bun.write(Bun.stdout, chunk);
       status("continue", `flooded ${mib} MiB`);
+      return Exit.ok;
+    }
+    case "verdict": {
+      // As a judge: verdict:stop | verdict:continue | verdict:garbage, written where PIPELINE_STATUS points.
+      const file = process.env.PIPELINE_STATUS;
+      if (file) writeFileSync(file, a === "garbage" ? "not a verdict" : JSON.stringify({ stop: a === "stop", reason: `scripted ${a}`, confidence: 0.9 }));
       return Exit.ok;
     }
     case "failonce": {

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { Exit } from "../lib/errors.ts";
 import { checkSessionName } from "../lib/names.ts";
 import { c, emit } from "../lib/output.ts";
+import { inspect } from "../sessions/inspect.ts";
 import { resume } from "../sessions/resume.ts";
 import { resolveRoot } from "../store/paths.ts";
 import { jsonArg, rootArg, runFlags } from "./_args.ts";
@@ -29,7 +30,9 @@ export default defineCommand({
     const at = r.resumed_at;
     const where = at.id === null ? "after its last node" : `node ${at.node} (${at.id}), iteration ${at.iteration}`;
     const status = r.state?.status ?? null;
-    emit(args.json, { session: r.session, target: r.target, tmux: r.tmux, pid: r.pid, run_dir: r.run_dir, resumed_at: at, unpaused: r.unpaused, status }, () =>
+    // In the foreground the engine has ended: like `start --foreground`, print the status document.
+    const doc = args.foreground ? { ...inspect(root, r.session), resumed_at: at } : null;
+    emit(args.json, doc ?? { session: r.session, target: r.target, tmux: r.tmux, pid: r.pid, run_dir: r.run_dir, resumed_at: at, unpaused: r.unpaused, status }, () =>
       args.foreground
         ? `session ${r.session} resumed at ${where}; it ended ${status}${r.state?.error ? ` — ${r.state.error.message}` : ""}`
         : [

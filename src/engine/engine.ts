@@ -317,7 +317,10 @@ export class Engine {
         };
       }
       const verdict = afterIteration(t, n, decisions);
-      if (verdict.done && verdict.needsJudge && t.judge && judgeFailures < 3 && n < t.max) {
+      if (verdict.done && verdict.needsJudge && t.judge && judgeFailures < 3 && n >= t.max) {
+        // The cap ends it either way; the judge is not asked, so the reason must not claim consensus.
+        verdict.reason = `reached max iterations (${t.max}); consensus not confirmed by the judge`;
+      } else if (verdict.done && verdict.needsJudge && t.judge && judgeFailures < 3) {
         const j = await judge(this, sr, t.judge, n, cursor(n));
         if (j.status === "failed") {
           judgeFailures++;

@@ -175,3 +175,62 @@ test("a full disk stops the engine with a clear error and keeps what it had", as
     Bun.spawnSync(["umount", "-l", mnt]);
   }
 }, 30_000);
+
+describe("crashes", () => {
+  test("the tmux server killed under a running session: the engine ends it as killed, no agent is left, resume completes", async () => {
+    const own = privateTmux();
+    try {
+      using root = tempRoot();
+      const rec = join(root.path, "rec.jsonl");
+      const script = join(root.path, "script.txt");
+      writeFileSync(script, "sleep:30:continue\ncontinue\nstop\n");
+      fakeStage(root.path, "srv", { agentArgs: `--script-file ${script}`, record: rec, termination: "type: fixed\nmax: 3" });
+      expect((await sessions(["start", "srv", "--root", root.path], { tmux: own.dir })).code).toBe(0);
+      const [agent] = await until(() => (records(rec).length ? records(rec) : null), 10_000, "the agent");
+      Bun.spawnSync(["tmux", "kill-server"], { env: cleanEnv({ TMUX_TMPDIR: own.dir }) });
+      const s = await until(async () => {
+        const st = await state(root.path, "srv");
+        return st.status !== "running" ? st : null;
+      }, 5_000, "the engine to notice");
+      expect(s.status).toBe("killed");
+      expect(s.error.message).toContain("SIGHUP");
+      await until(() => gone(agent.pid), 5_000, "the agent to be gone");
+      const list = await sessions(["list", "--json", "--root", root.path], { tmux: own.dir });
+      expect(list.json().sessions[0]).toMatchObject({ session: "srv", status: "killed", alive: false, tmux: false });
+      writeFileSync(script, "continue\ncontinue\nstop\n");
+      const r = await sessions(["resume", "srv", "--foreground", "--json", "--root", root.path], { tmux: own.dir });
+      expect(r.code).toBe(0);
+      expect(r.json().iteration_completed).toBe(3);
+    } finally {
+      own.kill();
+    }
+  }, 60_000);
+
+  test("a torn last line in events.jsonl is ignored and reported; resume runs each remaining iteration once", async () => {
+    using root = tempRoot();
+    const rec = join(root.path, "rec.jsonl");
+    const script = join(root.path, "script.txt");
+    writeFileSync(script, "continue\nsleep:30:continue\ncontinue\nstop\n");
+    fakeStage(root.path, "torn", { agentArgs: `--script-file ${script}`, record: rec, termination: "type: fixed\nmax: 4" });
+    expect((await sessions(["start", "torn", "--root", root.path], { tmux: tmux.dir })).code).toBe(0);
+    await until(() => records(rec).length >= 2, 10_000, "iteration 2 to start");
+    const s = await state(root.path, "torn");
+    process.kill(s.pid, "SIGKILL");
+    process.kill(-s.agent_pgid, "SIGKILL");
+    const events = join(runDir(root.path, "torn"), "events.jsonl");
+    writeFileSync(events, readFileSync(events, "utf8") + '{"ts":"2026-11-25T00:00:00Z","type":"iteration_comp');
+    expect((await sessions(["status", "torn", "--json", "--root", root.path], { tmux: tmux.dir })).json().status).toBe("crashed");
+    const tail = await sessions(["tail", "torn", "--root", root.path], { tmux: tmux.dir });
+    expect(tail.stderr).toContain("torn");
+    writeFileSync(script, "continue\ncontinue\ncontinue\nstop\n");
+    const r = await sessions(["resume", "torn", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
+    expect(r.code).toBe(0);
+    const doc = r.json();
+    expect(doc.iteration_completed).toBe(4);
+    expect(doc.history.filter((h: { decision: string }) => h.decision !== "failed").map((h: { iteration: number }) => h.iteration)).toEqual([1, 2, 3, 4]);
+    const iterations = records(rec).map((x) => x.iteration);
+    expect(iterations).toEqual([1, 2, 2, 3, 4]);
+    expect(readFileSync(join(runDir(root.path, "torn"), "engine.log"), "utf8")).toContain("torn by a crash");
+    expect(existsSync(join(runDir(root.path, "torn"), "stage-00-torn/iterations/002.attempt-1"))).toBe(true);
+  }, 60_000);
+});

@@ -323,3 +323,49 @@ describe("skill", () => {
     expect((await sessions(["skill", "uninstall"])).code).toBe(2);
   }, 30_000);
 });
+
+describe("the judge of a judgment stage", () => {
+  const judged = (root: string, judgeScript: string) => {
+    fakeStage(root, "j", {
+      script: "stop",
+      termination: `type: judgment\nmax: 6\nmin_iterations: 1\nconsensus: 2\njudge:\n  provider: command\n  command: \${SESSIONS_BIN} _agent --script ${judgeScript}`,
+    });
+  };
+  const run = async (root: string) => {
+    const r = await sessions(["start", "j", "--foreground", "--json", "--root", root]);
+    const events = readFileSync(join(runDir(root, "j"), "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    return { code: r.code, doc: r.json(), judges: events.filter((e) => e.type === "judge_complete").map((e) => e.data) };
+  };
+
+  test("a judge that agrees ends the stage at consensus", async () => {
+    using root = tempRoot();
+    judged(root.path, "verdict:stop");
+    const r = await run(root.path);
+    expect(r.code).toBe(0);
+    expect(r.doc.iteration_completed).toBe(2);
+    expect(r.judges).toEqual([{ status: "ok", stop: true, reason: "scripted stop" }]);
+  }, 30_000);
+
+  test("a judge that disagrees keeps the stage going until max", async () => {
+    using root = tempRoot();
+    judged(root.path, "verdict:continue");
+    const r = await run(root.path);
+    expect(r.code).toBe(0);
+    expect(r.doc.iteration_completed).toBe(6);
+    expect(r.doc.completion_reason).toContain("max iterations (6)");
+    expect(r.judges.length).toBe(4);
+    expect(r.judges.every((j: { stop: boolean }) => j.stop === false)).toBe(true);
+  }, 30_000);
+
+  test("a judge that answers garbage three times is skipped, and that is recorded", async () => {
+    using root = tempRoot();
+    judged(root.path, "verdict:garbage");
+    const r = await run(root.path);
+    expect(r.code).toBe(0);
+    expect(r.judges.length).toBe(3);
+    expect(r.judges.every((j: { status: string }) => j.status === "failed")).toBe(true);
+    // Iterations 2, 3 and 4 reached consensus and were judged; after the third failure consensus alone decides.
+    expect(r.doc.iteration_completed).toBe(4);
+    expect(readFileSync(join(runDir(root.path, "j"), "engine.log"), "utf8")).toContain("judge failed 3 times");
+  }, 30_000);
+});
