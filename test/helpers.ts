@@ -1,4 +1,5 @@
 /** Shared by unit and e2e tests: temp roots, a scrubbed environment, the compiled binary, a private tmux. */
+import { afterAll, beforeAll } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -31,6 +32,21 @@ export function privateTmux() {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** In-process code that asks tmux (overview, reconcile) gets a private, empty server for this file. */
+export function usePrivateTmuxEnv() {
+  const tmux = privateTmux();
+  const saved = { TMUX_TMPDIR: process.env.TMUX_TMPDIR, TMUX: process.env.TMUX };
+  beforeAll(() => {
+    process.env.TMUX_TMPDIR = tmux.dir;
+    delete process.env.TMUX;
+  });
+  afterAll(() => {
+    Object.assign(process.env, saved);
+    tmux.kill();
+  });
+  return tmux;
 }
 
 /** The environment a user's shell would give, minus what would leak into tests. */

@@ -2,12 +2,12 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { SESSION_NAME } from "../lib/names.ts";
 import { running, stopGroup } from "../lib/proc.ts";
-import { appendEvent } from "../store/events.ts";
 import { readLock, removeStale, type Lock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
-import { readState, writeState, type State } from "../store/state.ts";
+import { readState, type State } from "../store/state.ts";
 import { hasSession, killSession, listSessions, type TmuxSession } from "../tmux.ts";
 import { judge, sessionNames, type Evidence } from "./inspect.ts";
+import { settleState } from "./settle.ts";
 import { liveAgentGroups, RUNNING } from "./stop.ts";
 
 /** Filled in when fixing: `note` says why a finding was left alone on purpose, `error` why a fix failed. */
@@ -216,16 +216,5 @@ function stateOf(root: string, session: string): State | null {
 
 /** A zombie becomes failed (crash), which `resume` continues; the event log says who decided it. */
 function markFailed(root: string, s: State): void {
-  const paths = runPaths(root, s.session);
-  const at = new Date().toISOString();
-  s.status = "failed";
-  s.completed_at = at;
-  s.updated_at = at;
-  s.agent_pgid = null;
-  s.agent_pgids = [];
-  s.pause_requested = false;
-  s.error = { message: "engine died", kind: "crash", at, stage: s.current_stage_id ?? null, iteration: s.iteration };
-  for (const st of s.stages) if (st.status === "running") st.status = "failed";
-  appendEvent(paths.events, { type: "session_failed", session: s.session, cursor: null, data: { error: s.error, by: "sessions cleanup" } });
-  writeState(paths.state, s);
+  settleState(root, s, { status: "failed", message: "engine died", kind: "crash", event: "session_failed", data: { by: "sessions cleanup" } });
 }

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { groupAlive, isSameProcess, killGroup, running, waitFor } from "../lib/proc.ts";
 import { tmuxName } from "../lib/names.ts";
-import { appendEvent } from "../store/events.ts";
 import { readLock, removeStale } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
-import { readState, writeState, type DisplayStatus, type State } from "../store/state.ts";
+import { readState, type DisplayStatus, type State } from "../store/state.ts";
 import { killSession, listSessions, type TmuxSession } from "../tmux.ts";
 import { evidence, judge, requireSession, sessionNames } from "./inspect.ts";
+import { settleState } from "./settle.ts";
 
 export type Stopped = "agent" | "engine" | "tmux" | "lock";
 
@@ -151,25 +151,21 @@ export async function stopSession(root: string, plan: StopPlan): Promise<StopRes
   let marked = false;
   const read = readState(paths.state);
   if (read.ok && RUNNING.has(read.state.status) && !engineLives(read.state.pid, read.state.pid_start)) {
-    markKilled(paths, read.state);
+    markKilled(root, read.state);
     marked = true;
   }
   return { session: plan.session, killed, marked, status: evidence(root, plan.session, false).status };
 }
 
 /** What the engine would have written had it lived to see its SIGTERM. */
-function markKilled(paths: ReturnType<typeof runPaths>, s: State): void {
-  const at = new Date().toISOString();
-  s.status = "killed";
-  s.completed_at = at;
-  s.updated_at = at;
-  s.agent_pgid = null;
-  s.agent_pgids = [];
-  s.pause_requested = false;
-  s.error = { message: "killed by 'sessions kill' (the engine was not running)", kind: "signal", at, stage: s.current_stage_id ?? null, iteration: s.iteration };
-  for (const st of s.stages) if (st.status === "running") st.status = "killed";
-  appendEvent(paths.events, { type: "session_killed", session: s.session, cursor: null, data: { signal: null, by: "sessions kill", engine: "gone" } });
-  writeState(paths.state, s);
+function markKilled(root: string, s: State): void {
+  settleState(root, s, {
+    status: "killed",
+    message: "killed by 'sessions kill' (the engine was not running)",
+    kind: "signal",
+    event: "session_killed",
+    data: { signal: null, by: "sessions kill", engine: "gone" },
+  });
 }
 
 /** A zombie counts as gone: where PID 1 reaps lazily, a dead engine may linger as one. */

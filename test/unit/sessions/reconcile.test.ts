@@ -1,5 +1,5 @@
 /** cleanup's classification from hand-written run directories, locks and tmux listings. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -7,19 +7,10 @@ import { groupAlive, pidStart } from "../../../src/lib/proc.ts";
 import { fix, problems, scan } from "../../../src/sessions/reconcile.ts";
 import { resumePoint } from "../../../src/sessions/resume.ts";
 import type { TmuxSession } from "../../../src/tmux.ts";
-import { privateTmux, tempRoot, until } from "../../helpers.ts";
+import { tempRoot, usePrivateTmuxEnv, until } from "../../helpers.ts";
 
 // fix() asks tmux what exists: a private, empty server.
-const tmux = privateTmux();
-const saved = { TMUX_TMPDIR: process.env.TMUX_TMPDIR, TMUX: process.env.TMUX };
-beforeAll(() => {
-  process.env.TMUX_TMPDIR = tmux.dir;
-  delete process.env.TMUX;
-});
-afterAll(() => {
-  Object.assign(process.env, saved);
-  tmux.kill();
-});
+usePrivateTmuxEnv();
 
 const DEAD = 999_999;
 const me = { pid: process.pid, pid_start: pidStart(process.pid) };

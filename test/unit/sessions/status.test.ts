@@ -1,5 +1,5 @@
 /** The status model (judge), list's overview and inspect, from hand-written run directories. */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -8,19 +8,10 @@ import { classify, type Lock } from "../../../src/store/lock.ts";
 import { parseState } from "../../../src/store/state.ts";
 import { inspect, judge } from "../../../src/sessions/inspect.ts";
 import { overview, sessionRef } from "../../../src/sessions/overview.ts";
-import { privateTmux, tempRoot } from "../../helpers.ts";
+import { tempRoot, usePrivateTmuxEnv } from "../../helpers.ts";
 
 // overview() asks tmux what exists: a private server, where these tests also plant sessions.
-const tmux = privateTmux();
-const saved = { TMUX_TMPDIR: process.env.TMUX_TMPDIR, TMUX: process.env.TMUX };
-beforeAll(() => {
-  process.env.TMUX_TMPDIR = tmux.dir;
-  delete process.env.TMUX;
-});
-afterAll(() => {
-  Object.assign(process.env, saved);
-  tmux.kill();
-});
+usePrivateTmuxEnv();
 
 const me = { pid: process.pid, pid_start: pidStart(process.pid) };
 

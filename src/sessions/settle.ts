@@ -1,0 +1,26 @@
+import { appendEvent } from "../store/events.ts";
+import { runPaths } from "../store/paths.ts";
+import { writeState, type State } from "../store/state.ts";
+
+/**
+ * End a session's state from the outside, as its engine would have had it lived: the event first
+ * (the source of truth), then the atomic state rewrite. Used for sessions whose engine is gone.
+ */
+export function settleState(
+  root: string,
+  s: State,
+  end: { status: "failed" | "killed"; message: string; kind: "crash" | "signal"; event: string; data: Record<string, unknown> },
+): void {
+  const paths = runPaths(root, s.session);
+  const at = new Date().toISOString();
+  s.status = end.status;
+  s.completed_at = at;
+  s.updated_at = at;
+  s.agent_pgid = null;
+  s.agent_pgids = [];
+  s.pause_requested = false;
+  s.error = { message: end.message, kind: end.kind, at, stage: s.current_stage_id ?? null, iteration: s.iteration };
+  for (const st of s.stages) if (st.status === "running") st.status = end.status;
+  appendEvent(paths.events, { type: end.event, session: s.session, cursor: null, data: { ...end.data, error: s.error } });
+  writeState(paths.state, s);
+}
