@@ -129,3 +129,29 @@ export function gone(pid: number): boolean {
     return true;
   }
 }
+
+/** A hand-written state.json of a one-stage loop at iteration 2 of 5, for tests of readers. */
+export function stateFixture(session: string, o: Record<string, unknown> = {}) {
+  const at = new Date().toISOString();
+  return {
+    session,
+    type: "loop",
+    target: "t",
+    status: "running",
+    pid: null,
+    pid_start: null,
+    started_at: at,
+    updated_at: at,
+    completed_at: null,
+    current_stage: 0,
+    current_stage_id: "t",
+    iteration: 2,
+    iteration_completed: 1,
+    iteration_started: at,
+    max: 5,
+    agent_pgid: null,
+    stages: [{ index: 0, id: "t", stage: "t", kind: "stage", status: "running", iterations: 1, max: 5 }],
+    history: [],
+    ...o,
+  };
+}

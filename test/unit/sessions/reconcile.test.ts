@@ -7,7 +7,7 @@ import { groupAlive, pidStart } from "../../../src/lib/proc.ts";
 import { fix, problems, scan } from "../../../src/sessions/reconcile.ts";
 import { resumePoint } from "../../../src/sessions/resume.ts";
 import type { TmuxSession } from "../../../src/tmux.ts";
-import { tempRoot, usePrivateTmuxEnv, until } from "../../helpers.ts";
+import { tempRoot, usePrivateTmuxEnv, until, stateFixture } from "../../helpers.ts";
 
 // fix() asks tmux what exists: a private, empty server.
 usePrivateTmuxEnv();
@@ -15,30 +15,7 @@ usePrivateTmuxEnv();
 const DEAD = 999_999;
 const me = { pid: process.pid, pid_start: pidStart(process.pid) };
 
-function state(session: string, o: Record<string, unknown>) {
-  const at = new Date().toISOString();
-  return {
-    session,
-    type: "loop",
-    target: "t",
-    status: "running",
-    pid: DEAD,
-    pid_start: "1",
-    started_at: at,
-    updated_at: at,
-    completed_at: null,
-    current_stage: 0,
-    current_stage_id: "t",
-    iteration: 2,
-    iteration_completed: 1,
-    iteration_started: at,
-    max: 5,
-    agent_pgid: null,
-    stages: [{ index: 0, id: "t", stage: "t", kind: "stage", status: "running", iterations: 1, max: 5 }],
-    history: [],
-    ...o,
-  };
-}
+const state = (session: string, o: Record<string, unknown> = {}) => stateFixture(session, { pid: DEAD, pid_start: "1", ...o });
 
 function session(root: string, name: string, st: Record<string, unknown> | string | null, lock?: Record<string, unknown> | string) {
   const dir = join(root, ".claude", "pipeline-runs", name);

@@ -8,7 +8,7 @@ import { classify, type Lock } from "../../../src/store/lock.ts";
 import { parseState } from "../../../src/store/state.ts";
 import { inspect, judge } from "../../../src/sessions/inspect.ts";
 import { overview, sessionRef } from "../../../src/sessions/overview.ts";
-import { tempRoot, usePrivateTmuxEnv } from "../../helpers.ts";
+import { tempRoot, usePrivateTmuxEnv, stateFixture } from "../../helpers.ts";
 
 // overview() asks tmux what exists: a private server, where these tests also plant sessions.
 usePrivateTmuxEnv();
@@ -22,28 +22,7 @@ async function deadPid(): Promise<number> {
   return p.pid;
 }
 
-function state(session: string, o: Record<string, unknown> = {}) {
-  const at = new Date().toISOString();
-  return {
-    session,
-    type: "loop",
-    target: "t",
-    status: "running",
-    ...me,
-    started_at: at,
-    updated_at: at,
-    completed_at: null,
-    current_stage: 0,
-    current_stage_id: "t",
-    iteration: 2,
-    iteration_completed: 1,
-    iteration_started: at,
-    max: 5,
-    stages: [{ index: 0, id: "t", stage: "t", kind: "stage", status: "running", iterations: 1, max: 5 }],
-    history: [],
-    ...o,
-  };
-}
+const state = (session: string, o: Record<string, unknown> = {}) => stateFixture(session, { ...me, ...o });
 
 const read = (session: string, o: Record<string, unknown> = {}) => parseState(JSON.stringify(state(session, o)));
 const lockOf = (o: Partial<Lock> = {}): Lock => ({ session: "s", ...me, host: hostname(), started_at: new Date().toISOString(), version: "test", ...o });
