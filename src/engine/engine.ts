@@ -4,7 +4,6 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { ParallelPlan, Plan, ProviderPlan, StagePlan } from "../defs/plan.ts";
 import { nodeMax } from "../defs/plan.ts";
 import { renderTemplate, type TemplateValues } from "../defs/template.ts";
-import { errorMessage } from "../lib/errors.ts";
 import { pidStart, sleep } from "../lib/proc.ts";
 import { readControl } from "../store/control.ts";
 import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
@@ -14,15 +13,15 @@ import { readState, writeState, type ErrorKind, type HistoryEntry, type State } 
 import { buildContext, previousOutputs, stageOutputs, type FromParallel, type Inputs } from "./context.ts";
 import type { EngineLog } from "./log.ts";
 import { judge } from "./judge.ts";
+import { runParallel } from "./parallel.ts";
 import { runQueueCommand } from "./queue.ts";
 import { agentEnv, runAgent } from "./providers/index.ts";
 import { progressKey, replay, type Replay } from "./replay.ts";
 import { readAgentStatus, strings } from "./status.ts";
 import { afterIteration, type Decision } from "./termination.ts";
-import { prepareWorktree, worktreeCommits, type Worktree } from "./worktree.ts";
 
 /** One stage being run: where its files go and who runs it (a parallel provider runs its own copy). */
-interface StageRun {
+export interface StageRun {
   node: number;
   stage: StagePlan;
   provider: { id: string | null; plan: ProviderPlan };
@@ -31,11 +30,13 @@ interface StageRun {
   cwd: string;
   /** Index of the stage within a parallel block (its NN), or the node index. */
   index: number;
+  /** Ends this stage early without ending the session (a fail_fast sibling failed). */
+  cancel?: AbortSignal;
 }
 
-type StageEnd = { ok: true; reason: string; iterations: number } | { ok: false; error: EngineError; iterations: number };
+export type StageEnd = { ok: true; reason: string; iterations: number } | { ok: false; error: EngineError; iterations: number };
 
-interface EngineError {
+export interface EngineError {
   message: string;
   kind: ErrorKind;
   stage: string;
@@ -76,6 +77,17 @@ export class Engine {
 
   get killed(): boolean {
     return this.killedBy !== null;
+  }
+
+  /** Why the session is stopping, for the errors of whatever was cut short. */
+  get stopReason(): string {
+    return `stopped by ${this.killedBy ?? "SIGINT"}`;
+  }
+
+  /** A parallel provider's stage finished: a resume must not run it again. */
+  markStageDone(key: string, iterations: number): void {
+    const prior = this.done.stages.get(key);
+    this.done.stages.set(key, { completed: iterations, decisions: prior?.decisions ?? [], done: true });
   }
 
   /** Stop now: end the agent's process group and mark the session killed. */
@@ -215,7 +227,7 @@ export class Engine {
       st.started_at ??= now();
       this.event("node_start", { node: i, id: node.id, iteration: 0, provider: null }, { kind: node.kind, stage: node.kind === "stage" ? node.stage : null, max: nodeMax(node) });
       this.save();
-      const end = node.kind === "stage" ? await this.runStage(this.stageRun(i, node)) : await this.runParallel(i, node);
+      const end = node.kind === "stage" ? await this.runStage(this.stageRun(i, node)) : await runParallel(this, i, node);
       if (this.killed || (!end.ok && end.error.kind === "signal")) break;
       st.status = end.ok ? "complete" : "failed";
       st.completed_at = now();
@@ -293,7 +305,7 @@ export class Engine {
     // Judgment after a resume: the streak carried over may already end it.
     let judgeFailures = 0;
     for (;;) {
-      if (this.halted()) return { ok: false, error: this.signalError(sr, n), iterations: n };
+      if (this.halted() || sr.cancel?.aborted) return { ok: false, error: this.signalError(sr, n), iterations: n };
       await this.holdIfPaused();
       if (this.halted()) return { ok: false, error: this.signalError(sr, n), iterations: n };
       if (t.type === "queue") {
@@ -305,7 +317,7 @@ export class Engine {
         if (q.items === 0) return this.endStage(sr, cursor(n), "queue is empty", n);
       }
       const it = await this.runIteration(sr, n + 1);
-      if (it.kind === "halt") return { ok: false, error: this.signalError(sr, n), iterations: n };
+      if (it.kind === "halt" || sr.cancel?.aborted) return { ok: false, error: this.signalError(sr, n), iterations: n };
       if (it.kind === "failed") return { ok: false, error: it.error, iterations: n };
       n++;
       decisions.push(it.decision);
@@ -354,7 +366,8 @@ export class Engine {
   }
 
   private signalError(sr: StageRun, n: number): EngineError {
-    return { message: `stopped by ${this.killedBy ?? "SIGINT"}`, kind: "signal", stage: sr.stage.id, iteration: n };
+    if (sr.cancel?.aborted && !this.halted()) return { message: "cancelled: another provider of the block failed (fail_fast)", kind: "signal", stage: sr.stage.id, iteration: n };
+    return { message: this.stopReason, kind: "signal", stage: sr.stage.id, iteration: n };
   }
 
   label(sr: StageRun): string {
@@ -586,7 +599,7 @@ export class Engine {
         this.state.agent_pgids = [...this.state.agent_pgids, pgid];
         this.save();
       },
-      abort: this.abort.signal,
+      abort: sr.cancel ? AbortSignal.any([this.abort.signal, sr.cancel]) : this.abort.signal,
     });
     this.state.agent_pgids = this.state.agent_pgids.filter((g) => g !== pgidOf);
     this.state.agent_pgid = this.state.agent_pgids[this.state.agent_pgids.length - 1] ?? null;
@@ -631,100 +644,6 @@ export class Engine {
     return { kind: "ok", decision: entry.decision, reason: entry.reason };
   }
 
-  /** Providers side by side, each running the block's stages in order in its own directory (and worktree). */
-  private async runParallel(i: number, node: ParallelPlan): Promise<StageEnd> {
-    const dir = ensureDir(join(this.paths.dir, parallelDirName(i, node.id)));
-    const resumeFile = join(dir, "resume.json");
-    const results: Record<string, { status: string; error: string | null; worktree: Worktree | null; stages: Record<string, unknown> }> = {};
-    const siblings = new AbortController();
-    const writeResume = () => writeJsonAtomic(resumeFile, { block: node.id, updated_at: now(), providers: results });
-    const runOne = async (p: ParallelPlan["providers"][number]) => {
-      const pdir = ensureDir(join(dir, "providers", p.id));
-      const progress = join(pdir, "progress.md");
-      if (!existsSync(progress)) writeFileSync(progress, `# Progress: ${this.plan.session} / ${node.id} / ${p.id}\n\n`);
-      const res: (typeof results)[string] = (results[p.id] = { status: "running", error: null, worktree: null, stages: {} });
-      let wt: Worktree | null = null;
-      if (node.isolation === "worktree") {
-        try {
-          wt = await prepareWorktree(this.plan.root, join(pdir, "worktree"), `sessions/${this.plan.session}/${node.id}-${p.id}`);
-          res.worktree = wt;
-        } catch (e) {
-          res.status = "failed";
-          res.error = `could not create a git worktree: ${errorMessage(e)}`;
-          writeResume();
-          return;
-        }
-      }
-      this.event("parallel_provider_start", { node: i, id: node.id, iteration: 0, provider: p.id }, { worktree: wt?.path ?? null });
-      writeResume();
-      for (let s = 0; s < node.stages.length; s++) {
-        const stage = node.stages[s]!;
-        if (siblings.signal.aborted) {
-          res.status = "cancelled";
-          break;
-        }
-        const plan: ProviderPlan = { ...p.provider, model: stage.provider.model && !p.provider.model ? stage.provider.model : p.provider.model };
-        const end = await this.runStage({
-          node: i,
-          stage: { ...stage, provider: plan },
-          provider: { id: p.id, plan },
-          stageDir: join(pdir, stageDirName(s, stage.id)),
-          progress,
-          cwd: wt?.path ?? this.plan.root,
-          index: s,
-        });
-        const key = progressKey(i, p.id, stage.id);
-        const done = this.done.stages.get(key);
-        res.stages[stage.id] = {
-          status: end.ok ? "complete" : "failed",
-          iterations: end.iterations,
-          reason: end.ok ? end.reason : end.error.message,
-          output: join(pdir, stageDirName(s, stage.id), "output.md"),
-        };
-        if (end.ok) this.done.stages.set(key, { completed: end.iterations, decisions: done?.decisions ?? [], done: true });
-        writeResume();
-        if (!end.ok) {
-          res.status = end.error.kind === "signal" ? "killed" : "failed";
-          res.error = end.error.message;
-          if (node.fail_fast && res.status === "failed") siblings.abort();
-          break;
-        }
-      }
-      if (res.status === "running") res.status = "complete";
-      if (wt) res.worktree = { ...wt, commits: await worktreeCommits(wt) };
-      this.event("parallel_provider_complete", { node: i, id: node.id, iteration: 0, provider: p.id }, { status: res.status, error: res.error });
-      writeResume();
-    };
-    await Promise.all(node.providers.map(runOne));
-    const manifest = {
-      block: { id: node.id, index: i, stages: node.stages.map((s) => s.id), isolation: node.isolation },
-      session: this.plan.session,
-      completed_at: now(),
-      providers: Object.fromEntries(
-        node.providers.map((p) => [
-          p.id,
-          {
-            provider: p.provider.name,
-            model: p.provider.model,
-            status: results[p.id]?.status ?? "failed",
-            error: results[p.id]?.error ?? null,
-            worktree: results[p.id]?.worktree ?? null,
-            stages: results[p.id]?.stages ?? {},
-          },
-        ]),
-      ),
-    };
-    writeJsonAtomic(join(dir, "manifest.json"), manifest);
-    const failed = node.providers.filter((p) => results[p.id]?.status !== "complete");
-    const total = Object.values(results).reduce((s, r) => s + Object.values(r.stages).reduce((a: number, x) => a + ((x as { iterations: number }).iterations ?? 0), 0), 0);
-    if (this.killed) return { ok: false, error: { message: `stopped by ${this.killedBy}`, kind: "signal", stage: node.id, iteration: null }, iterations: total };
-    if (failed.length === node.providers.length || (node.fail_fast && failed.length)) {
-      const why = failed.map((p) => `${p.id}: ${results[p.id]?.error ?? results[p.id]?.status}`).join("; ");
-      return { ok: false, error: { message: `parallel block ${node.id} failed (${why})`, kind: "engine", stage: node.id, iteration: null }, iterations: total };
-    }
-    const note = failed.length ? ` (${failed.map((p) => p.id).join(", ")} failed; see manifest.json)` : "";
-    return { ok: true, reason: `${node.providers.length - failed.length}/${node.providers.length} providers complete${note}`, iterations: total };
-  }
 }
 
 /**

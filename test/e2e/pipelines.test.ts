@@ -132,6 +132,35 @@ describe("parallel blocks", () => {
     expect(manifest.providers.b.status).toBe("failed");
   }, 30_000);
 
+  test("with fail_fast a failure cancels a sibling's running agent at once", async () => {
+    using root = tempRoot({ git: false });
+    fakeStage(root.path, "step", { termination: "type: fixed\nmax: 2" });
+    const file = pipeline(
+      root.path,
+      "cancel",
+      [
+        "nodes:",
+        "  - id: block",
+        "    parallel:",
+        "      isolation: none",
+        "      fail_fast: true",
+        "      providers:",
+        `        - { id: slow, provider: command, command: "${AGENT} --script sleep:30:continue" }`,
+        `        - { id: bad, provider: command, command: "${AGENT} --script sleep:0.5:fail" }`,
+        "      stages: [ { id: work, stage: step } ]",
+        "",
+      ].join("\n"),
+    );
+    const t0 = Date.now();
+    const r = await foreground(root.path, file);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(r.doc.status).toBe("failed");
+    const manifest = await readJson(join(runDir(root.path, "cancel"), "parallel-00-block", "manifest.json"));
+    expect(manifest.providers.bad.status).toBe("failed");
+    expect(manifest.providers.slow.status).toBe("cancelled");
+    expect(manifest.providers.slow.error).toContain("fail_fast");
+  }, 30_000);
+
   test("in a git repo each provider works in its own worktree, recorded in the manifest", async () => {
     using root = tempRoot();
     const rec = join(root.path, "agents.jsonl");
