@@ -10,7 +10,7 @@ import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
 import { ensureDir, writeJsonAtomic } from "../store/fsx.ts";
 import { iterationDir, parallelDirName, stageDirName, type RunPaths } from "../store/paths.ts";
 import { readState, writeState, type ErrorKind, type HistoryEntry, type State } from "../store/state.ts";
-import { buildContext, previousOutputs, stageOutputs, type FromParallel, type Inputs } from "./context.ts";
+import { buildContext, iterationOutputs, previousOutputs, stageOutputs, type FromParallel, type Inputs } from "./context.ts";
 import type { EngineLog } from "./log.ts";
 import { judge } from "./judge.ts";
 import { runParallel } from "./parallel.ts";
@@ -67,6 +67,7 @@ export class Engine {
   private stopAfterIteration = false;
   private killedBy: string | null = null;
   private contextOverride: string | null = null;
+  private holding: Promise<void> | null = null;
 
   constructor(opts: EngineOptions) {
     this.plan = opts.plan;
@@ -354,7 +355,7 @@ export class Engine {
 
   private endStage(sr: StageRun, cursor: Cursor, reason: string, n: number): StageEnd {
     const final = this.finalOutput(sr);
-    const outputs = stageOutputs(sr.stageDir, join(sr.stageDir, "__none__"), "all");
+    const outputs = iterationOutputs(sr.stageDir);
     // The agent did not write the stage document: its last iteration's output stands for it.
     if (!existsSync(final) && outputs.length) {
       mkdirSync(join(final, ".."), { recursive: true });
@@ -389,17 +390,22 @@ export class Engine {
     });
   }
 
+  /** Between iterations: hold while control.json asks for a pause (parallel providers share one hold). */
   private async holdIfPaused(): Promise<void> {
-    let c = readControl(this.paths.dir);
-    if (!c?.pause) {
-      if (c?.context) this.contextOverride = c.context;
-      return;
-    }
+    const c = readControl(this.paths.dir);
+    if (c?.context) this.contextOverride = c.context;
+    if (!c?.pause) return;
+    this.holding ??= this.hold().finally(() => (this.holding = null));
+    await this.holding;
+  }
+
+  private async hold(): Promise<void> {
     this.state.status = "paused";
     this.state.pause_requested = true;
     this.event("paused", null, {});
     this.save();
     this.log.line(`paused; 'sessions resume ${this.plan.session}' continues`);
+    let c = readControl(this.paths.dir);
     while (c?.pause && !this.halted()) {
       await sleep(250);
       c = readControl(this.paths.dir);
