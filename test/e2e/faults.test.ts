@@ -234,3 +234,31 @@ describe("crashes", () => {
     expect(existsSync(join(runDir(root.path, "torn"), "stage-00-torn/iterations/002.attempt-1"))).toBe(true);
   }, 60_000);
 });
+
+test("a run directory that turns read-only stops the engine with a clear error; the last state stays readable", async () => {
+  using base = tempRoot({ git: false });
+  const mnt = join(base.path, "disk");
+  mkdirSync(mnt);
+  expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt]).exitCode).toBe(0);
+  try {
+    const rec = join(base.path, "rec.jsonl");
+    fakeStage(mnt, "ro", { script: "sleep:1:continue", record: rec, termination: "type: fixed\nmax: 5" });
+    const p = spawnForeground(mnt, ["ro"]);
+    await until(() => records(rec).length >= 1, 10_000, "iteration 1");
+    // A read-only bind over .claude: files the engine already has open stay writable, every new write fails.
+    const claude = join(mnt, ".claude");
+    expect(Bun.spawnSync(["mount", "--bind", claude, claude]).exitCode).toBe(0);
+    expect(Bun.spawnSync(["mount", "-o", "remount,bind,ro", claude]).exitCode).toBe(0);
+    const [code, stdout] = await Promise.all([p.exited, new Response(p.stdout).text()]);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout).error.message).toMatch(/EROFS|read-only/i);
+    const s = JSON.parse(readFileSync(join(runDir(mnt, "ro"), "state.json"), "utf8"));
+    expect(s.session).toBe("ro");
+    // The lock could not be removed from a read-only disk, but it is stale: cleanup or resume takes it.
+    const lock = JSON.parse(readFileSync(join(mnt, ".claude/locks/ro.lock"), "utf8"));
+    expect(gone(lock.pid)).toBe(true);
+  } finally {
+    Bun.spawnSync(["umount", "-l", join(mnt, ".claude")]);
+    Bun.spawnSync(["umount", "-l", mnt]);
+  }
+}, 30_000);
