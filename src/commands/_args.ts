@@ -27,6 +27,7 @@ export const runFlags = {
   timeout: { type: "string", description: "seconds one iteration may take" },
   foreground: { type: "boolean", description: "run the engine in this terminal, not in tmux (CI)" },
   keep: { type: "boolean", description: "keep the tmux session open after the engine ends" },
+  notify: { type: "boolean", description: "a desktop notification when the session ends (also: SESSIONS_NOTIFY=1)" },
 } as const satisfies ArgsDef;
 
 /** A number flag (citty gives strings): refused unless it is within range. */

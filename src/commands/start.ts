@@ -37,6 +37,7 @@ export default defineCommand({
       force: !!args.force,
       foreground: !!args.foreground,
       keep: !!args.keep,
+      notify: !!args.notify,
       echo: args.json ? "stderr" : "stdout",
     };
     const prepared = prepare(req, !args["dry-run"]);

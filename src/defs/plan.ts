@@ -79,6 +79,8 @@ export const PlanSchema = v.object({
   inputs: v.array(v.string()),
   commands: v.record(v.string(), v.string()),
   keep: v.boolean(),
+  /** A desktop notification when the session ends (complete, failed or killed). */
+  notify: v.optional(v.boolean(), false),
   nodes: v.array(NodePlanSchema),
 });
 export type Plan = v.InferOutput<typeof PlanSchema>;

@@ -232,6 +232,7 @@ export interface PlanOptions {
   delay?: number;
   timeout?: number;
   keep?: boolean;
+  notify?: boolean;
   /** Resolve agent executables (start); lint does not need them. */
   resolveBins?: boolean;
 }
@@ -265,6 +266,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
     created_at: new Date().toISOString(),
     context: opts.context ?? null,
     keep: opts.keep ?? false,
+    notify: opts.notify ?? false,
   };
   const cache = new Map<string, LoadedStage | null>();
   const stageByName = (name: string, file: string, at: Partial<Diagnostic>) => {

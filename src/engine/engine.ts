@@ -13,6 +13,7 @@ import { readState, writeState, type ErrorKind, type HistoryEntry, type State } 
 import { buildContext, iterationOutputs, previousOutputs, stageOutputs, type FromParallel, type Inputs } from "./context.ts";
 import type { EngineLog } from "./log.ts";
 import { judge } from "./judge.ts";
+import { notify } from "./notify.ts";
 import { runParallel } from "./parallel.ts";
 import { runQueueCommand } from "./queue.ts";
 import { agentEnv, runAgent } from "./providers/index.ts";
@@ -269,6 +270,14 @@ export class Engine {
     }
     this.save();
     return s;
+  }
+
+  /** The desktop notification of --notify (or SESSIONS_NOTIFY=1), once the state is final. */
+  async announce(): Promise<void> {
+    if (!this.plan.notify && process.env.SESSIONS_NOTIFY !== "1") return;
+    const s = this.state;
+    const why = s.status === "complete" ? (s.completion_reason ?? "") : (s.error?.message ?? "");
+    await notify(`sessions: ${s.session} ${s.status}`, `${this.plan.target.name}, ${s.iteration_completed} iteration(s)${why ? `: ${why}` : ""}`.slice(0, 300));
   }
 
   private stageRun(i: number, node: StagePlan): StageRun {

@@ -59,9 +59,10 @@ export async function runSession(o: RunOptions): Promise<State> {
   };
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) process.on(s, onSignal);
+  let state: State;
   try {
     engine = new Engine({ plan, paths, log, resume: existsSync(paths.events) });
-    return await engine.run();
+    state = await engine.run();
   } catch (e) {
     log.line(`engine error: ${errorMessage(e)}`);
     if (engine) {
@@ -80,4 +81,7 @@ export async function runSession(o: RunOptions): Promise<State> {
     for (const s of signals) process.off(s, onSignal);
     releaseLock(paths.lock);
   }
+  // After the lock is gone: a slow notifier must not hold the session.
+  await engine.announce();
+  return state;
 }

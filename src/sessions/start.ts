@@ -28,6 +28,7 @@ export interface StartRequest {
   force: boolean;
   foreground: boolean;
   keep: boolean;
+  notify: boolean;
   echo: "stdout" | "stderr";
 }
 
@@ -59,6 +60,7 @@ export function prepare(req: StartRequest, resolveBins: boolean): Prepared {
     delay: req.delay,
     timeout: req.timeout,
     keep: req.keep,
+    notify: req.notify,
     resolveBins,
   };
   const diags: Diagnostic[] = [];

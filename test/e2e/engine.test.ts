@@ -1,6 +1,6 @@
 /** The engine end to end: the compiled binary, a real (private) tmux, the scripted fake agent. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
 
@@ -389,4 +389,17 @@ test("the binary runs with a PATH that has no bun and no node", async () => {
   const r = await sessions(["start", "nobun", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env: { PATH: bin } });
   expect(r.code).toBe(0);
   expect(r.json().iteration_completed).toBe(2);
+}, 30_000);
+
+test("--notify sends a desktop notification when the session ends", async () => {
+  using root = tempRoot();
+  const bin = join(root.path, "bin");
+  mkdirSync(bin);
+  const log = join(root.path, "notified.txt");
+  writeFileSync(join(bin, "notify-send"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${log}\n`);
+  chmodSync(join(bin, "notify-send"), 0o755);
+  fakeStage(root.path, "note", { script: "continue,stop" });
+  const r = await sessions(["start", "note", "--notify", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+  expect(r.code).toBe(0);
+  expect(readFileSync(log, "utf8").split("\n")).toEqual(["--app-name=sessions", "sessions: note complete", "note, 2 iteration(s): agent asked to stop at iteration 2", ""]);
 }, 30_000);
