@@ -12,7 +12,7 @@ export async function main(argv: string[], version: string): Promise<number> {
     const [name, ...rest] = argv;
     if (!name || name === "help" || HELP_FLAGS.has(name)) {
       if (name === "help" && rest[0] && rest[0] in commands) return await help(rest[0] as CommandName);
-      if (!name && process.stdin.isTTY && process.stdout.isTTY && "menu" in commands) return await run("menu" as CommandName, []);
+      if (!name && process.stdin.isTTY && process.stdout.isTTY) return await run("menu", []);
       out(rootHelp(version));
       return Exit.ok;
     }

@@ -1,7 +1,6 @@
 /** Lazy registry: a verb's module (and what it imports) loads only when that verb runs. */
 export const commands = Object.assign(Object.create(null) as {}, {
   start: () => import("./start.ts"),
-  run: () => import("./run.ts"),
   list: () => import("./list.ts"),
   status: () => import("./status.ts"),
   monitor: () => import("./monitor.ts"),
@@ -18,10 +17,11 @@ export const commands = Object.assign(Object.create(null) as {}, {
   pipelines: () => import("./pipelines.ts"),
   lint: () => import("./lint.ts"),
   skill: () => import("./skill.ts"),
+  run: () => import("./run.ts"),
   _agent: () => import("./_agent.ts"),
 });
 
 export type CommandName = keyof typeof commands;
 
-/** Names starting with `_` are hidden (internal or test-only). */
-export const visibleCommands = () => (Object.keys(commands) as CommandName[]).filter((n) => !n.startsWith("_") && (n as string) !== "menu");
+/** Hidden from help: `_`-prefixed verbs (the fake agent) and the menu (what bare `sessions` opens). */
+export const visibleCommands = () => (Object.keys(commands) as CommandName[]).filter((n) => !n.startsWith("_") && n !== "menu");
