@@ -46,7 +46,7 @@ function human(r: Reconcile): string {
   section("stale locks", r.stale_locks, (l) => `${l.session}: ${l.reason}${l.pid ? ` (pid ${l.pid})` : ""}${mark(l)}`);
   section("orphaned tmux sessions", r.orphaned_tmux, (o) => `${o.name}: ${o.reason}${o.agent_pgids.length ? `, agent group ${o.agent_pgids.join(", ")} still running` : ""}${mark(o)}`);
   section("zombie states", r.zombie_states, (z) => `${z.session}: says ${z.status}, ${z.reason}${z.agent_pgids.length ? `, agent group ${z.agent_pgids.join(", ")} still running` : ""}${mark(z)}`);
-  section("unreadable states (left as they are)", r.unreadable, (u) => `${u.session}: ${u.reason}`);
+  section("unreadable states (left as they are; 'sessions resume <session>' rebuilds one from events.jsonl)", r.unreadable, (u) => `${u.session}: ${u.reason}`);
   section("foreign tmux sessions (never touched)", r.foreign_tmux, (f) => `${f.name}: ${f.reason}`);
   section("worktrees of finished sessions", r.worktrees, (w) => `${w.path} (${w.session}, ${w.reason})${mark(w)}`);
   if (!lines.length) return "all clear: no stale locks, orphaned tmux sessions or zombie states";

@@ -134,7 +134,7 @@ function nextStep(d: StatusDoc): string | null {
     case "killed":
       return c.dim(`continue where it stopped: sessions resume ${d.session} · log: sessions monitor ${d.session}`);
     case "unreadable":
-      return c.dim(`nothing was changed; inspect ${d.paths.state} and ${d.paths.events}`);
+      return c.dim(`nothing was changed; 'sessions resume ${d.session}' rebuilds the state from ${d.paths.events}`);
     default:
       return null;
   }

@@ -82,7 +82,7 @@ describe("agent faults", () => {
     const r = await foreground(root.path, ["bad"]);
     expect(r.code).toBe(1);
     expect(r.doc.status).toBe("failed");
-    expect(r.doc.error.message).toContain("exited with code 3");
+    expect(r.doc.error.message).toContain("sessions exited with code 3");
     expect(r.doc.error.message).toContain("simulated failure at iteration 2");
     expect(r.doc.error.kind).toBe("exit");
     expect(existsSync(join(root.path, ".claude/locks/bad.lock"))).toBe(false);

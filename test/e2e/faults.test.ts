@@ -206,6 +206,26 @@ describe("crashes", () => {
     }
   }, 60_000);
 
+  test("a corrupt state.json is shown as unreadable, never rewritten by readers; resume rebuilds it from the events", async () => {
+    using root = tempRoot();
+    const script = join(root.path, "script.txt");
+    writeFileSync(script, "continue\nfail\n");
+    fakeStage(root.path, "bad", { agentArgs: `--script-file ${script}`, termination: "type: fixed\nmax: 3" });
+    expect((await sessions(["start", "bad", "--foreground", "--root", root.path], { tmux: tmux.dir })).code).toBe(1);
+    const statePath = join(runDir(root.path, "bad"), "state.json");
+    writeFileSync(statePath, '{"session": "bad", "status": ');
+    const st = await sessions(["status", "bad", "--json", "--root", root.path], { tmux: tmux.dir });
+    expect(st.code).toBe(1);
+    expect(st.json()).toMatchObject({ status: "unreadable" });
+    expect((await sessions(["list", "--json", "--root", root.path], { tmux: tmux.dir })).json().sessions[0].status).toBe("unreadable");
+    expect((await sessions(["cleanup", "--yes", "--json", "--root", root.path], { tmux: tmux.dir })).json().unreadable.length).toBe(1);
+    expect(readFileSync(statePath, "utf8")).toBe('{"session": "bad", "status": ');
+    writeFileSync(script, "continue\n");
+    const r = await sessions(["resume", "bad", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ status: "complete", iteration_completed: 3 });
+  }, 30_000);
+
   test("a torn last line in events.jsonl is ignored and reported; resume runs each remaining iteration once", async () => {
     using root = tempRoot();
     const rec = join(root.path, "rec.jsonl");

@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { ProviderPlan } from "../../defs/plan.ts";
 import type { TemplateValues } from "../../defs/template.ts";
 import type { ErrorKind } from "../../store/state.ts";
@@ -36,7 +37,8 @@ export async function runAgent(plan: ProviderPlan, vars: TemplateValues, req: Ag
 }
 
 function classify(plan: ProviderPlan, s: SpawnResult, r: Report | null): AgentOutcome["failure"] {
-  const who = plan.name === "command" ? (plan.command?.[0] ?? "command") : plan.name;
+  // The command's own name (`${SESSIONS_BIN}` resolves to this binary), not a variable.
+  const who = plan.name === "command" ? basename(plan.bin ?? plan.command?.[0] ?? "command") : plan.name;
   if (s.spawnError) return { kind: "crash", message: `could not start ${who}: ${s.spawnError}`, resetAt: null };
   if (s.aborted) return { kind: "signal", message: `${who} was stopped`, resetAt: null };
   if (s.timedOut) {
