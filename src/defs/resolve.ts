@@ -486,6 +486,8 @@ function stagePlan(
     const [f, at] = where(nt?.command !== undefined, ["termination", "command"]);
     err(out, f, (e as Error).message, at);
   }
+  // A queue whose command is not installed would fail at the first check: say so before starting.
+  if (command?.[0] && opts.resolveBins) resolveExecutable(root, command[0], "the queue command of stage " + st.name);
   const providerName = opts.provider ?? node?.provider ?? sd.provider ?? defaults.provider ?? "claude";
   const model = opts.model ?? node?.model ?? sd.model ?? defaults.model ?? null;
   const commandText = opts.command ?? node?.command ?? sd.command;
@@ -566,7 +568,8 @@ export function resolveAgent(name: "claude" | "codex"): string {
   });
 }
 
-function resolveExecutable(root: string, word: string): string {
+function resolveExecutable(root: string, word: string, what = "command"): string {
+  const queue = what !== "command";
   if (word === SELF_WORD) return selfArgv()[0]!;
   if (word.includes("/")) {
     const p = isAbsolute(word) ? word : resolve(root, word);
@@ -575,8 +578,10 @@ function resolveExecutable(root: string, word: string): string {
     const p = which(word);
     if (p) return p;
   }
-  throw missingDep(`command ${word} not found${word.includes("/") ? "" : " on PATH"}`, {
-    hint: "install it or give the command's full path in the stage's 'command:' (or --command)",
+  throw missingDep(`${queue ? `${what}: ` : "command "}${word} not found${word.includes("/") ? "" : " on PATH"}`, {
+    hint: queue
+      ? `install it${word === "bd" ? " (beads)" : ""}, or set termination.command in a project-local copy of the stage or in the pipeline node`
+      : "install it or give the command's full path in the stage's 'command:' (or --command)",
     details: { missing: word },
   });
 }

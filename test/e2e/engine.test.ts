@@ -363,6 +363,15 @@ describe("bad input creates nothing", () => {
     expect(existsSync(join(root.path, ".claude"))).toBe(false);
   });
 
+  test("a queue command that is not installed is reported before anything starts (exit 5)", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "q", { termination: "type: queue\ncommand: no-such-queue-tool ready" });
+    const r = await sessions(["start", "q", "--root", root.path], { tmux: tmux.dir });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain("the queue command of stage q: no-such-queue-tool not found");
+    expect(existsSync(join(root.path, ".claude/pipeline-runs"))).toBe(false);
+  });
+
   test("missing tmux is exit 5 with how to install it; --foreground does not need it", async () => {
     using root = tempRoot();
     const bin = join(root.path, "bin");
