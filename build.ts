@@ -4,7 +4,6 @@
  */
 import pkg from "./package.json";
 
-const sha = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { stderr: "ignore" }).stdout.toString().trim();
 const version = pkg.version;
 const outfile = "dist/sessions";
 
@@ -17,7 +16,7 @@ const result = await Bun.build({
   splitting: true,
   format: "esm",
   sourcemap: "none",
-  define: { SESSIONS_VERSION: JSON.stringify(version), SESSIONS_COMMIT: JSON.stringify(sha || "unknown") },
+  define: { SESSIONS_VERSION: JSON.stringify(version) },
 });
 if (!result.success) {
   for (const l of result.logs) console.error(l);
