@@ -348,17 +348,17 @@ export class Engine {
           judgeFailures++;
           if (judgeFailures >= 3) this.log.line(`${this.label(sr)}: the judge failed 3 times and is skipped from now on`);
           else {
-            await this.pause(sr, stage.delay);
+            await this.sleep(sr, stage.delay);
             continue;
           }
         } else if (!j.stop) {
           this.log.line(`${this.label(sr)}: the judge disagrees (${j.reason}); continuing`);
-          await this.pause(sr, stage.delay);
+          await this.sleep(sr, stage.delay);
           continue;
         }
       }
       if (verdict.done) return this.endStage(sr, cursor(n), verdict.reason, n);
-      await this.pause(sr, stage.delay);
+      await this.sleep(sr, stage.delay);
     }
   }
 
@@ -384,10 +384,10 @@ export class Engine {
     return sr.provider.id ? `${sr.stage.id}[${sr.provider.id}]` : `stage ${sr.stage.id}`;
   }
 
-  /** Sleep that a kill interrupts. */
-  async pause(_sr: StageRun | null, seconds: number): Promise<void> {
-    if (seconds <= 0 || this.halted()) return;
-    const signal = this.abort.signal;
+  /** A delay or a wait that a kill (or a fail_fast sibling's failure) cuts short. */
+  async sleep(sr: StageRun, seconds: number): Promise<void> {
+    if (seconds <= 0 || this.halted() || sr.cancel?.aborted) return;
+    const signal = sr.cancel ? AbortSignal.any([this.abort.signal, sr.cancel]) : this.abort.signal;
     await new Promise<void>((res) => {
       const t = setTimeout(done, seconds * 1000);
       function done() {
@@ -534,7 +534,7 @@ export class Engine {
     this.event("waiting", { node: sr.node, id: sr.stage.id, iteration: this.state.iteration, provider: sr.provider.id }, { until: this.state.waiting_until, reason: why });
     this.save();
     this.log.line(`${this.label(sr)}: waiting until ${this.state.waiting_until} (${why})`);
-    await this.pause(sr, Math.max(0, (until - Date.now()) / 1000));
+    await this.sleep(sr, Math.max(0, (until - Date.now()) / 1000));
     this.state.waiting_until = null;
     this.state.waiting_reason = null;
   }
