@@ -42,6 +42,7 @@ export default defineCommand({
     };
     const prepared = prepare(req, !args["dry-run"]);
     for (const w of prepared.warnings) log.warn(formatDiagnostic(w));
+    for (const n of prepared.notes) log.warn(n);
     const { plan } = prepared;
 
     if (args["dry-run"]) {

@@ -35,6 +35,8 @@ export interface StartRequest {
 export interface Prepared {
   plan: Plan;
   warnings: Diagnostic[];
+  /** Things that will likely stop an agent, said up front. */
+  notes: string[];
 }
 
 /** Everything `start` checks before it creates anything: names, definitions, agents, tmux. */
@@ -67,7 +69,17 @@ export function prepare(req: StartRequest, resolveBins: boolean): Prepared {
   const plan = buildPlan(req.root, target, opts, diags);
   throwIfErrors(diags);
   if (!plan) throw usage(`could not resolve ${req.target}`);
-  return { plan, warnings: diags.filter((d) => d.level === "warning") };
+  return { plan, warnings: diags.filter((d) => d.level === "warning"), notes: agentNotes(plan) };
+}
+
+/** What will make an agent refuse to run, said before the session starts rather than at iteration 1. */
+export function agentNotes(plan: Plan, uid = process.getuid?.(), env = process.env): string[] {
+  const providers = plan.nodes.flatMap((n) => (n.kind === "stage" ? [n.provider] : n.providers.map((p) => p.provider)));
+  const notes: string[] = [];
+  if (uid === 0 && !env.IS_SANDBOX && providers.some((p) => p.name === "claude")) {
+    notes.push("running as root: claude refuses --dangerously-skip-permissions unless IS_SANDBOX=1 is set (in a container or sandbox)");
+  }
+  return notes;
 }
 
 export async function start(req: StartRequest, prepared: Prepared): Promise<Launched> {
