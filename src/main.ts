@@ -103,6 +103,7 @@ const DESCRIPTIONS: Record<string, string> = {
   lint: "validate definitions",
   doctor: "check tmux, agent CLIs and the root",
   skill: "print or install the Claude Code skill",
+  completion: "print the shell completion script (bash or zsh)",
   run: "the engine itself, in the foreground (what tmux runs)",
 };
 

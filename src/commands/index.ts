@@ -17,8 +17,10 @@ export const commands = Object.assign(Object.create(null) as {}, {
   pipelines: () => import("./pipelines.ts"),
   lint: () => import("./lint.ts"),
   skill: () => import("./skill.ts"),
+  completion: () => import("./completion.ts"),
   run: () => import("./run.ts"),
   _agent: () => import("./_agent.ts"),
+  _complete: () => import("./_complete.ts"),
 });
 
 export type CommandName = keyof typeof commands;
