@@ -282,3 +282,22 @@ test("a run directory that turns read-only stops the engine with a clear error; 
     Bun.spawnSync(["umount", "-l", mnt]);
   }
 }, 30_000);
+
+test("an agent silent for stall_after is flagged stalled in status and list, then killed at its timeout", async () => {
+  using root = tempRoot();
+  fakeStage(root.path, "quiet", { script: "sleep:30:continue", extra: "stall_after: 1\ntimeout: 4", termination: "type: fixed\nmax: 2" });
+  expect((await sessions(["start", "quiet", "--root", root.path], { tmux: tmux.dir })).code).toBe(0);
+  const doc = await until(async () => {
+    const d = (await sessions(["status", "quiet", "--json", "--root", root.path], { tmux: tmux.dir })).json();
+    return d.stalled ? d : null;
+  }, 10_000, "the stalled flag");
+  expect(doc.status).toBe("running");
+  const row = (await sessions(["list", "--json", "--root", root.path], { tmux: tmux.dir })).json().sessions[0];
+  expect(row).toMatchObject({ session: "quiet", status: "running", stalled: true });
+  const end = await until(async () => {
+    const s = await state(root.path, "quiet");
+    return s.status !== "running" ? s : null;
+  }, 15_000, "the timeout");
+  expect(end.status).toBe("failed");
+  expect(end.error.kind).toBe("timeout");
+}, 30_000);
