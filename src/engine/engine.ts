@@ -312,7 +312,11 @@ export class Engine {
     if (prior?.done) return { ok: true, reason: "already complete", iterations: n };
     if (n > 0) this.log.line(`${this.label(sr)}: ${n} iteration(s) already complete, continuing at ${n + 1}`);
     if (n >= t.max) return this.endStage(sr, cursor(n), `reached max iterations (${t.max})`, n);
-    // Judgment after a resume: the streak carried over may already end it.
+    // A crash between the last iteration and the end of its stage: the decisions already end it.
+    if (n > 0) {
+      const carried = afterIteration(t, n, decisions);
+      if (carried.done && !carried.needsJudge) return this.endStage(sr, cursor(n), carried.reason, n);
+    }
     let judgeFailures = 0;
     for (;;) {
       if (this.halted() || sr.cancel?.aborted) return { ok: false, error: this.signalError(sr, n), iterations: n };

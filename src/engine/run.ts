@@ -45,11 +45,18 @@ export interface RunOptions {
 export async function runSession(o: RunOptions): Promise<State> {
   const paths = runPaths(o.root, o.session);
   if (!existsSync(paths.dir)) throw notFound(`session ${o.session} has no run directory`, { hint: "start it with 'sessions start'" });
-  const plan = readPlan(paths);
-  if (o.handoff) transferLock(paths.lock, o.session, o.handoff);
-  else if (!o.lockHeld) acquireLock(paths.lock, o.session, { takeStale: o.takeStale });
-
   const log = new EngineLog(paths.log, o.echo === "stdout" ? process.stdout : process.stderr);
+  let plan: Plan;
+  try {
+    if (o.handoff) transferLock(paths.lock, o.session, o.handoff);
+    else if (!o.lockHeld) acquireLock(paths.lock, o.session, { takeStale: o.takeStale });
+    plan = readPlan(paths);
+  } catch (e) {
+    // In tmux the pane closes with the engine: engine.log is where `start` finds why it did not start.
+    log.line(`engine did not start: ${errorMessage(e)}`);
+    if (o.handoff || o.lockHeld) releaseLock(paths.lock);
+    throw e;
+  }
   let engine: Engine | null = null;
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {

@@ -226,6 +226,24 @@ describe("crashes", () => {
     expect(r.json()).toMatchObject({ status: "complete", iteration_completed: 3 });
   }, 30_000);
 
+  test("a crash after the deciding iteration but before the stage ended: resume ends it without another iteration", async () => {
+    using root = tempRoot();
+    const rec = join(root.path, "rec.jsonl");
+    fakeStage(root.path, "late", { script: "continue,stop", record: rec, termination: "type: fixed\nmax: 5" });
+    expect((await sessions(["start", "late", "--foreground", "--root", root.path], { tmux: tmux.dir })).code).toBe(0);
+    // Cut the log back to the moment after iteration 2's decision, as a SIGKILL there would leave it.
+    const events = join(runDir(root.path, "late"), "events.jsonl");
+    const lines = readFileSync(events, "utf8").trim().split("\n");
+    const cut = lines.findIndex((l) => JSON.parse(l).type === "stage_complete");
+    writeFileSync(events, `${lines.slice(0, cut).join("\n")}\n`);
+    const st = await state(root.path, "late");
+    writeFileSync(join(runDir(root.path, "late"), "state.json"), JSON.stringify({ ...st, status: "running", pid: 999_999, pid_start: "1", completed_at: null }));
+    const r = await sessions(["resume", "late", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
+    expect(r.code).toBe(0);
+    expect(r.json()).toMatchObject({ status: "complete", iteration_completed: 2 });
+    expect(records(rec).map((x) => x.iteration)).toEqual([1, 2]);
+  }, 30_000);
+
   test("a torn last line in events.jsonl is ignored and reported; resume runs each remaining iteration once", async () => {
     using root = tempRoot();
     const rec = join(root.path, "rec.jsonl");
