@@ -110,13 +110,6 @@ export function capturePane(name: string, lines: number): string | null {
   return r.stdout;
 }
 
-export function paneInfo(name: string): { pid: number | null; dead: boolean } | null {
-  const r = tmux(["display-message", "-p", "-t", exactPane(name), "#{pane_pid}\t#{pane_dead}"]);
-  if (r.code !== 0) return null;
-  const [pid, dead] = r.stdout.trim().split("\t");
-  return { pid: pid ? Number(pid) : null, dead: dead === "1" };
-}
-
 export const insideTmux = () => !!process.env.TMUX;
 
 /** Attach (read-only unless write) or, from inside tmux, switch this client over. */

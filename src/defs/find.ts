@@ -29,10 +29,6 @@ export function sibling(s: Source, name: string): Source {
   return { ...s, path: join(s.path, "..", name) };
 }
 
-export function sourceExists(s: Source): boolean {
-  return s.kind === "builtin" ? s.path in library : existsSync(s.path);
-}
-
 export function findStage(root: string, name: string): Source | null {
   const local = join(rootPaths(root).defs, "stages", name, "stage.yaml");
   if (existsSync(local)) return { kind: "project", path: local, root };

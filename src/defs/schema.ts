@@ -157,11 +157,6 @@ export const ParallelNodeSchema = v.strictObject({
 });
 export type ParallelNodeDef = v.InferOutput<typeof ParallelNodeSchema>;
 
-export const NodeSchema = v.variant("kind", [
-  v.object({ kind: v.literal("parallel"), node: ParallelNodeSchema }),
-  v.object({ kind: v.literal("stage"), node: StageNodeSchema }),
-]);
-
 export const PipelineSchema = v.strictObject({
   /** Legacy: the bash tool's schema version; accepted and ignored. */
   version: v.optional(v.union([v.number(), v.string()])),

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { InputsPlan, Plan, StagePlan } from "../defs/plan.ts";
-import { iterationDir, pad3 } from "../store/paths.ts";
+import { iterationDir } from "../store/paths.ts";
 
 export interface ContextPaths {
   session_dir: string;
@@ -84,5 +84,3 @@ export function stageOutputs(stageDir: string, finalOutput: string, select: Inpu
   const all = iterationOutputs(stageDir);
   return all.length ? [all[all.length - 1]!] : [];
 }
-
-export const iterName = pad3;

@@ -31,7 +31,3 @@ export async function worktreeCommits(wt: Worktree): Promise<string[]> {
     return [];
   }
 }
-
-export async function removeWorktree(root: string, path: string): Promise<void> {
-  await git(root, ["worktree", "remove", "--force", path]);
-}

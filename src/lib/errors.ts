@@ -65,8 +65,6 @@ export const conflict = make(Exit.conflict);
 export const missingDep = make(Exit.missingDep);
 export const failed = make(Exit.failed);
 
-export const isSessionsError = (e: unknown): e is SessionsError => e instanceof SessionsError;
-
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);

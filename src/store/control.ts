@@ -1,4 +1,3 @@
-import { unlinkSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { readText, writeJsonAtomic } from "./fsx.ts";
@@ -26,10 +25,4 @@ export function readControl(runDir: string): Control | null {
 
 export function writeControl(runDir: string, c: Control): void {
   writeJsonAtomic(controlPath(runDir), { ...c, at: new Date().toISOString() });
-}
-
-export function clearControl(runDir: string): void {
-  try {
-    unlinkSync(controlPath(runDir));
-  } catch {}
 }
