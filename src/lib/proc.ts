@@ -1,9 +1,24 @@
 import { readdirSync, readFileSync } from "node:fs";
 
 /**
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses):
+ * [0] state, [2] process group, [19] start time. null where there is no such process or no /proc.
+ */
+export function procStat(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
+/** Dead but not reaped: where PID 1 (or tmux 3.3 for a SIGKILLed pane) reaps lazily, it lingers. */
+const isZombie = (fields: string[] | null) => fields?.[0] === "Z" || fields?.[0] === "X";
+
+/**
  * kill(pid, 0): EPERM means the process exists but is not ours, which still counts as alive.
- * A zombie (dead, not yet reaped: tmux 3.3 leaves a SIGKILLed pane process so) answers too, so
- * Linux's /proc state decides.
+ * A zombie answers too, so Linux's /proc state decides.
  */
 export function isAlive(pid: number | null | undefined): boolean {
   if (!pid || pid <= 0) return false;
@@ -12,16 +27,7 @@ export function isAlive(pid: number | null | undefined): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
-  return !isZombie(pid);
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return false;
-  }
+  return !isZombie(procStat(pid));
 }
 
 /**
@@ -29,14 +35,9 @@ function isZombie(pid: number): boolean {
  * Linux: field 22 of /proc/<pid>/stat (clock ticks since boot); elsewhere `ps -o lstart=`.
  */
 export function pidStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[19] ?? null;
-  } catch {
-    if (process.platform === "linux") return null;
-  }
+  const fields = procStat(pid);
+  if (fields) return fields[19] ?? null;
+  if (process.platform === "linux") return null;
   const r = Bun.spawnSync(["ps", "-o", "lstart=", "-p", String(pid)], { stderr: "ignore" });
   const out = r.stdout.toString().trim();
   return r.exitCode === 0 && out ? out : null;
@@ -44,7 +45,7 @@ export function pidStart(pid: number): string | null {
 
 /** Alive and the same process that was recorded (not a reused pid). */
 export function isSameProcess(pid: number | null | undefined, start: string | null | undefined): boolean {
-  if (!pid || !running(pid)) return false;
+  if (!pid || !isAlive(pid)) return false;
   if (!start) return true;
   const now = pidStart(pid);
   return now === null || now === start;
@@ -79,26 +80,10 @@ export function groupAlive(pgid: number): boolean {
   }
   for (const pid of pids) {
     if (pid.charCodeAt(0) > 57) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // rest[0] is the state, rest[2] the process group.
-      if (Number(rest[2]) === pgid && rest[0] !== "Z" && rest[0] !== "X") return true;
-    } catch {}
+    const fields = procStat(Number(pid));
+    if (fields && Number(fields[2]) === pgid && !isZombie(fields)) return true;
   }
   return false;
-}
-
-/** A single process: alive and not a zombie. */
-export function running(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return process.platform !== "linux";
-  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { SESSION_NAME } from "../lib/names.ts";
-import { running, stopGroup } from "../lib/proc.ts";
+import { isAlive, stopGroup } from "../lib/proc.ts";
 import { readLock, removeStale, type Lock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState, type State } from "../store/state.ts";
@@ -91,7 +91,7 @@ export function scan(root: string, tmux: TmuxSession[] = listSessions()): Reconc
         session,
         status: s.status,
         pid: s.pid ?? null,
-        reason: s.pid && running(s.pid) ? `engine pid ${s.pid} now belongs to another process` : `engine${s.pid ? ` pid ${s.pid}` : ""} is gone`,
+        reason: s.pid && isAlive(s.pid) ? `engine pid ${s.pid} now belongs to another process` : `engine${s.pid ? ` pid ${s.pid}` : ""} is gone`,
         agent_pgids: liveAgentGroups(s),
       });
     }

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { groupAlive, isSameProcess, killGroup, running, waitFor } from "../lib/proc.ts";
+import { groupAlive, isSameProcess, killGroup, procStat, waitFor } from "../lib/proc.ts";
 import { tmuxName } from "../lib/names.ts";
 import { readLock, removeStale } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
@@ -57,10 +57,8 @@ function groupBelongsTo(pgid: number, session: string): boolean {
   }
   const marker = `PIPELINE_SESSION=${session}`;
   for (const pid of pids) {
+    if (Number(procStat(Number(pid))?.[2]) !== pgid) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      // Fields after the command name: state, ppid, pgrp.
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
       if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(marker)) return true;
     } catch {}
   }
@@ -82,7 +80,7 @@ export function planStop(root: string, session: string, tmuxSessions: TmuxSessio
   const ev = judge(session, read, lock, tmux !== null);
   const s = ev.state;
   let engine: StopPlan["engine"] = null;
-  if (s && RUNNING.has(s.status) && s.pid && engineLives(s.pid, s.pid_start)) engine = { pid: s.pid, start: s.pid_start ?? null };
+  if (s && RUNNING.has(s.status) && s.pid && isSameProcess(s.pid, s.pid_start)) engine = { pid: s.pid, start: s.pid_start ?? null };
   else if (!s && lock.state === "live") engine = { pid: lock.lock.pid, start: lock.lock.pid_start ?? null };
   return {
     session,
@@ -114,7 +112,7 @@ export function runningSessions(root: string): string[] {
 export async function stopSession(root: string, plan: StopPlan): Promise<StopResult> {
   const paths = runPaths(root, plan.session);
   const killed: Stopped[] = [];
-  const engineGone = (e: NonNullable<StopPlan["engine"]>) => !engineLives(e.pid, e.start);
+  const engineGone = (e: NonNullable<StopPlan["engine"]>) => !isSameProcess(e.pid, e.start);
 
   // A live engine is told first and ends its agent itself: an agent signalled from here first dies
   // before the engine handles its own SIGTERM, and the engine then records a failed iteration and
@@ -150,7 +148,7 @@ export async function stopSession(root: string, plan: StopPlan): Promise<StopRes
 
   let marked = false;
   const read = readState(paths.state);
-  if (read.ok && RUNNING.has(read.state.status) && !engineLives(read.state.pid, read.state.pid_start)) {
+  if (read.ok && RUNNING.has(read.state.status) && !isSameProcess(read.state.pid, read.state.pid_start)) {
     markKilled(root, read.state);
     marked = true;
   }
@@ -167,9 +165,6 @@ function markKilled(root: string, s: State): void {
     data: { signal: null, by: "sessions kill", engine: "gone" },
   });
 }
-
-/** A zombie counts as gone: where PID 1 reaps lazily, a dead engine may linger as one. */
-const engineLives = (pid: number | null | undefined, start: string | null | undefined) => !!pid && isSameProcess(pid, start) && running(pid);
 
 function signal(pid: number, sig: NodeJS.Signals): void {
   try {
