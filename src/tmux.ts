@@ -45,7 +45,7 @@ export interface NewSession {
   name: string;
   cwd: string;
   argv: string[];
-  env: Record<string, string>;
+  env?: Record<string, string>;
   root: string;
   keep: boolean;
 }
@@ -53,7 +53,7 @@ export interface NewSession {
 /** The argv of one tmux call that creates the session, marks it ours and (with keep) keeps it open. */
 export function newSessionArgs(s: NewSession): string[] {
   const args = ["new-session", "-d", "-s", s.name, "-c", s.cwd, "-x", "200", "-y", "50"];
-  for (const [k, v] of Object.entries(s.env)) args.push("-e", `${k}=${v}`);
+  for (const [k, v] of Object.entries(s.env ?? {})) args.push("-e", `${k}=${v}`);
   args.push("--", ...s.argv);
   args.push(";", "set-option", "-t", exactPane(s.name), ROOT_OPTION, s.root);
   if (s.keep) args.push(";", "set-option", "-t", exactPane(s.name), "remain-on-exit", "on");

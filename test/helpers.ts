@@ -144,14 +144,17 @@ export function stateFixture(session: string, o: Record<string, unknown> = {}) {
     updated_at: at,
     completed_at: null,
     current_stage: 0,
-    current_stage_id: "t",
     iteration: 2,
     iteration_completed: 1,
     iteration_started: at,
-    max: 5,
-    agent_pgid: null,
+    agent_pgids: [],
     stages: [{ index: 0, id: "t", stage: "t", kind: "stage", status: "running", iterations: 1, max: 5 }],
-    history: [],
     ...o,
   };
+}
+
+/** The history entries a run directory's events.jsonl records (state.json keeps none). */
+export function historyOf(root: string, session: string): any[] {
+  const file = join(runDir(root, session), "events.jsonl");
+  return readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === "iteration_complete").map((e) => e.data);
 }

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { formatDiagnostic, type Diagnostic } from "../defs/diagnostics.ts";
 import { lintAll, lintTarget, type LintReport } from "../defs/lint.ts";
-import { findTarget } from "../defs/resolve.ts";
+import { findTarget } from "../defs/find.ts";
 import { Exit } from "../lib/errors.ts";
 import { c, emit } from "../lib/output.ts";
 import { resolveRoot } from "../store/paths.ts";

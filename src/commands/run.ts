@@ -5,24 +5,26 @@ import { checkSessionName } from "../lib/names.ts";
 import { json } from "../lib/output.ts";
 import { inspect } from "../sessions/inspect.ts";
 import { resolveRoot } from "../store/paths.ts";
-import { jsonArg, rootArg } from "./_args.ts";
+import { jsonArg, num, rootArg } from "./_args.ts";
 
 export default defineCommand({
   meta: { name: "run", description: "Run a prepared session's engine in this terminal (what tmux runs)" },
   args: {
     session: { type: "positional", required: true, description: "session name" },
+    handoff: { type: "string", description: "pid of the `start` that holds the lock and hands it over (set by start)" },
+    tmux: { type: "string", description: "the tmux session this engine runs in (set by start)" },
     ...jsonArg,
     ...rootArg,
   },
   async run({ args }) {
     const root = resolveRoot(args.root);
     const session = checkSessionName(args.session);
-    const handoff = Number(process.env.SESSIONS_LOCK_HANDOFF) || undefined;
-    delete process.env.SESSIONS_LOCK_HANDOFF;
+    const handoff = num(args.handoff, "--handoff", 1, 2 ** 31, true);
     const state = await runSession({
       root,
       session,
       handoff,
+      tmux: args.tmux ?? null,
       takeStale: !handoff,
       echo: args.json ? "stderr" : "stdout",
       interactive: !handoff,

@@ -1,12 +1,11 @@
 import { defineCommand } from "citty";
-import { join } from "node:path";
 import { formatDiagnostic } from "../defs/diagnostics.ts";
-import { renderTemplate } from "../defs/template.ts";
+import { firstIteration } from "../engine/view.ts";
 import { Exit } from "../lib/errors.ts";
 import { c, emit, json, log, out } from "../lib/output.ts";
 import { inspect } from "../sessions/inspect.ts";
 import { MAX_ITERATIONS, prepare, start, type StartRequest } from "../sessions/start.ts";
-import { iterationDir, resolveRoot, runPaths, stageDirName } from "../store/paths.ts";
+import { resolveRoot, runPaths } from "../store/paths.ts";
 import { jsonArg, num, repeated, rootArg, runFlags } from "./_args.ts";
 
 export default defineCommand({
@@ -46,22 +45,8 @@ export default defineCommand({
     const { plan } = prepared;
 
     if (args["dry-run"]) {
-      const first = plan.nodes[0]!;
-      const stage = first.kind === "stage" ? first : first.stages[0]!;
       const paths = runPaths(req.root, plan.session);
-      const sdir = join(paths.dir, stageDirName(0, stage.id));
-      const idir = iterationDir(sdir, 1);
-      const prompt = renderTemplate(stage.prompt, {
-        CTX: join(idir, "context.json"),
-        STATUS: join(idir, "status.json"),
-        PROGRESS: paths.progress,
-        OUTPUT: stage.output_path ?? join(sdir, "output.md"),
-        ITERATION: "1",
-        INDEX: "0",
-        SESSION_NAME: plan.session,
-        CONTEXT: stage.context ?? plan.context ?? "",
-        INPUTS: plan.inputs.join("\n"),
-      });
+      const { prompt } = firstIteration(plan, paths);
       emit(args.json, { plan, first_prompt: prompt, run_dir: paths.dir }, () => {
         const lines = [c.bold(`${plan.type} ${plan.target.name} → session ${plan.session}`), `source: ${plan.target.source}`, `run dir: ${paths.dir}`, ""];
         plan.nodes.forEach((n, i) => {

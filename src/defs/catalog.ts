@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { listDefinitions, readSource, sourceLabel, type Listed } from "./find.ts";
+import { COMPLETION_ALIASES } from "./schema.ts";
 
 export interface CatalogEntry {
   name: string;
@@ -35,7 +36,7 @@ export function catalog(root: string, kind: Listed["kind"]): CatalogEntry[] {
 
 function stageSummary(d: Record<string, unknown>): string {
   const t = (d.termination ?? {}) as Record<string, unknown>;
-  const type = (t.type as string) ?? ({ "fixed-n": "fixed", plateau: "judgment", "beads-empty": "queue" } as Record<string, string>)[d.completion as string] ?? "fixed";
+  const type = (t.type as string) ?? (COMPLETION_ALIASES as Record<string, string>)[d.completion as string] ?? "fixed";
   const max = t.max ?? t.iterations;
   return `${type}${max !== undefined ? `, max ${max}` : ""}${d.provider ? `, ${d.provider}` : ""}`;
 }

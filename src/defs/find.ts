@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { library } from "../../pipelines/index.ts";
+import { notFound } from "../lib/errors.ts";
 import { rootPaths } from "../store/paths.ts";
 
 /** Where a definition file comes from: the project (a real path) or the library compiled into the binary. */
@@ -100,4 +101,22 @@ function safeList(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+export type Target = { kind: "stage" | "pipeline"; name: string; source: Source };
+
+/** A start or lint target: a path to a definition file, else a stage name, else a pipeline name. */
+export function findTarget(root: string, target: string): Target {
+  if (looksLikePath(target)) {
+    const s = pathSource(root, target);
+    if (!s) throw notFound(`no definition at ${target}`, { hint: "give a stage name, a pipeline name, or the path of a .yaml file" });
+    if (isStageFile(s)) return { kind: "stage", name: s.path.split("/").slice(-2)[0]!, source: s };
+    return { kind: "pipeline", name: s.path.split("/").pop()!.replace(/\.ya?ml$/, ""), source: s };
+  }
+  const stage = findStage(root, target);
+  if (stage) return { kind: "stage", name: target, source: stage };
+  const pipe = findPipeline(root, target);
+  if (pipe) return { kind: "pipeline", name: target, source: pipe };
+  const names = [...new Set(listDefinitions(root).map((d) => d.name))];
+  throw notFound(`no stage or pipeline named ${target}`, { hint: `known: ${names.join(", ")} ('sessions stages', 'sessions pipelines')` });
 }

@@ -3,8 +3,10 @@ import { dirname, join, relative } from "node:path";
 import { rootPaths } from "../store/paths.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { listDefinitions, sourceLabel, type Listed } from "./find.ts";
-import { lineOf } from "./load.ts";
-import { buildPlan, loadPipelineSource, type Target } from "./resolve.ts";
+import { fieldOf, lineOf } from "./load.ts";
+import { loadPipelineSource } from "./definition.ts";
+import type { Target } from "./find.ts";
+import { buildPlan } from "./resolve.ts";
 
 export interface LintedDefinition {
   kind: Listed["kind"];
@@ -104,18 +106,20 @@ function stageRefs(d: Listed, stage: string): Pick<Diagnostic, "line" | "field">
   const p = loadPipelineSource(d.source, d.name, []);
   if (!p) return [];
   const refs: (string | number)[][] = [];
+  // The key as written: `stage:` or its old spelling `loop:`.
+  const ref = (at: (string | number)[]) => [...at, p.yaml.doc?.hasIn([...at, "stage"]) ? "stage" : "loop"];
   for (const n of p.nodes) {
     if (n.kind === "stage") {
-      if ((n.def.stage ?? n.def.loop) === stage) refs.push([...n.path, n.def.stage ? "stage" : "loop"]);
+      if (n.def.stage === stage) refs.push(ref(n.path));
     } else {
       n.def.parallel.stages.forEach((s, j) => {
-        if ((s.stage ?? s.loop) === stage) refs.push([...n.path, "parallel", "stages", j, s.stage ? "stage" : "loop"]);
+        if (s.stage === stage) refs.push(ref([...n.path, "parallel", "stages", j]));
       });
     }
   }
   return refs.map((path) => ({
     line: lineOf(p.yaml, path),
-    field: path.reduce<string>((s, k) => (typeof k === "number" ? `${s}[${k}]` : s ? `${s}.${k}` : k), ""),
+    field: fieldOf(path),
   }));
 }
 

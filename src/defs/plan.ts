@@ -1,4 +1,7 @@
 import * as v from "valibot";
+import { errorMessage, invalid, notFound } from "../lib/errors.ts";
+import { readText } from "../store/fsx.ts";
+import type { RunPaths } from "../store/paths.ts";
 import { ProviderName, TerminationType } from "./schema.ts";
 
 /** plan.json: everything `start` resolved and validated; `run` executes it and reads nothing else. */
@@ -88,3 +91,26 @@ export type Plan = v.InferOutput<typeof PlanSchema>;
 /** The iteration cap of a node (a parallel block's is its stages' sum, per provider). */
 export const nodeMax = (n: NodePlan) =>
   n.kind === "stage" ? n.termination.max : n.stages.reduce((s, st) => s + st.termination.max, 0);
+
+/** Each provider (or parallel provider id) of the plan → the absolute executable start resolved for it. */
+export function agentsOf(plan: Plan): Record<string, string> {
+  const pairs = plan.nodes.flatMap((n) => (n.kind === "stage" ? [[n.provider.name, n.provider.bin] as const] : n.providers.map((p) => [p.id, p.provider.bin] as const)));
+  return Object.fromEntries(pairs.filter((p): p is readonly [string, string] => !!p[1]));
+}
+
+export function readPlan(paths: RunPaths): Plan {
+  const text = readText(paths.plan);
+  if (text === null) throw notFound(`no plan.json in ${paths.dir}`, { hint: "start the session with 'sessions start'" });
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`plan.json is not valid JSON: ${errorMessage(e)}`, { where: { file: paths.plan } });
+  }
+  const r = v.safeParse(PlanSchema, data);
+  if (!r.success) {
+    const i = r.issues[0];
+    throw invalid(`plan.json is invalid: ${i.path?.map((p) => p.key).join(".") ?? ""} ${i.message}`, { where: { file: paths.plan } });
+  }
+  return r.output;
+}

@@ -1,12 +1,13 @@
-import { existsSync, readFileSync } from "node:fs";
+// The judge: a second opinion on a judgment stage's consensus, asked of another agent that writes
+// {stop, reason, confidence} to judge.json.
 import { join } from "node:path";
 import * as v from "valibot";
 import type { ProviderPlan } from "../defs/plan.ts";
 import { readText } from "../store/fsx.ts";
-import type { Cursor } from "../store/events.ts";
-import { iterationDir } from "../store/paths.ts";
-import type { Engine } from "./engine.ts";
-import { agentEnv, runAgent } from "./providers/index.ts";
+import { cursorOf, type Host, type StageRun } from "./host.ts";
+import { runRecorded } from "./iteration.ts";
+import { agentEnv } from "./providers/index.ts";
+import { iterationView } from "./view.ts";
 
 const VerdictSchema = v.looseObject({
   stop: v.boolean(),
@@ -30,54 +31,49 @@ Write your verdict as JSON to the file {verdict}, and nothing else in that file:
 {"stop": true|false, "reason": "one sentence", "confidence": 0.0-1.0}
 `;
 
-type StageRunLike = Parameters<Engine["runStage"]>[0];
+/**
+ * The judge's prompt, filled in one pass over the template: text the agents wrote (which may hold
+ * `{verdict}` or `$&`) is inserted as it is and never scanned again.
+ */
+export function judgePrompt(values: Record<"stage" | "iteration" | "output" | "history" | "verdict", string>): string {
+  return PROMPT.replace(/\{(stage|iteration|output|history|verdict)\}/g, (_, k: keyof typeof values) => values[k]);
+}
 
-/** A second opinion on a judgment stage's consensus: {stop, reason, confidence}, or failed. */
-export async function judge(
-  engine: Engine,
-  sr: StageRunLike,
-  plan: ProviderPlan,
-  n: number,
-  cursor: Cursor,
-): Promise<{ status: "ok"; stop: boolean; reason: string } | { status: "failed"; reason: string }> {
-  const dir = iterationDir(sr.stageDir, n);
-  const verdictPath = join(dir, "judge.json");
-  const outPath = join(dir, "output.md");
-  const output = existsSync(outPath) ? readFileSync(outPath, "utf8").slice(-20_000) : "(no output)";
-  const history = engine.state.history
-    .filter((h) => h.stage === sr.stage.id && h.provider === sr.provider.id)
+export type Verdict = { status: "ok"; stop: boolean; reason: string } | { status: "failed"; reason: string };
+
+export async function judge(h: Host, sr: StageRun, plan: ProviderPlan, n: number): Promise<Verdict> {
+  const view = iterationView(h, sr, n);
+  const verdictPath = join(view.dir, "judge.json");
+  const output = readText(view.files.output)?.slice(-20_000) ?? "(no output)";
+  const history = h.history
+    .filter((e) => e.stage === sr.stage.id && e.provider === sr.provider.id)
     .slice(-8)
-    .map((h) => `- iteration ${h.iteration}: ${h.decision} — ${h.summary ?? ""} (${h.reason ?? ""})`)
+    .map((e) => `- iteration ${e.iteration}: ${e.decision} — ${e.summary ?? ""} (${e.reason ?? ""})`)
     .join("\n");
-  const prompt = PROMPT.replace("{stage}", sr.stage.id)
-    .replace("{iteration}", String(n))
-    .replace("{output}", output)
-    .replace("{history}", history || "(none)")
-    .replace("{verdict}", verdictPath);
-  engine.event("judge_start", cursor, { provider: plan.name, model: plan.model });
-  const vars = engine.vars(sr, n, join(dir, "context.json"), verdictPath, "", "");
-  const outcome = await runAgent(plan, vars, {
+  const prompt = judgePrompt({ stage: sr.stage.id, iteration: String(n), output, history: history || "(none)", verdict: verdictPath });
+  const cursor = cursorOf(sr, n);
+  h.event("judge_start", cursor, { provider: plan.name, model: plan.model });
+  const outcome = await runRecorded(h, sr, plan, { ...view.vars, STATUS: verdictPath }, {
     cwd: sr.cwd,
-    env: agentEnv({ PIPELINE_SESSION: engine.plan.session, PIPELINE_STAGE: sr.stage.id, PIPELINE_ITERATION: String(n), PIPELINE_STATUS: verdictPath, PIPELINE_JUDGE: "1" }),
+    env: agentEnv({ ...view.env, PIPELINE_STATUS: verdictPath, PIPELINE_JUDGE: "1" }),
     prompt,
     timeoutMs: Math.min(sr.stage.timeout, 600) * 1000,
-    outputPath: join(dir, "judge.log"),
+    outputPath: join(view.dir, "judge.log"),
     rawPath: null,
     statusPath: verdictPath,
     echo: () => {},
   });
-  let result: { status: "ok"; stop: boolean; reason: string } | { status: "failed"; reason: string };
-  if (outcome.failure) result = { status: "failed", reason: outcome.failure.message };
-  else {
-    const text = readText(verdictPath);
-    let parsed: v.SafeParseResult<typeof VerdictSchema> | null = null;
-    try {
-      parsed = text === null ? null : v.safeParse(VerdictSchema, JSON.parse(text.replace(/^```(json)?|```$/gm, "")));
-    } catch {}
-    result = parsed?.success
-      ? { status: "ok", stop: parsed.output.stop, reason: parsed.output.reason }
-      : { status: "failed", reason: text === null ? "the judge wrote no verdict" : "the judge's verdict is not valid JSON" };
-  }
-  engine.event("judge_complete", cursor, result);
+  const result = outcome.failure ? ({ status: "failed", reason: outcome.failure.message } as const) : readVerdict(verdictPath);
+  h.event("judge_complete", cursor, result);
   return result;
+}
+
+function readVerdict(path: string): Verdict {
+  const text = readText(path);
+  if (text === null) return { status: "failed", reason: "the judge wrote no verdict" };
+  try {
+    const parsed = v.safeParse(VerdictSchema, JSON.parse(text.replace(/^```(json)?|```$/gm, "")));
+    if (parsed.success) return { status: "ok", stop: parsed.output.stop, reason: parsed.output.reason };
+  } catch {}
+  return { status: "failed", reason: "the judge's verdict is not valid JSON" };
 }

@@ -1,4 +1,7 @@
+// Rebuilding a session's progress from events.jsonl, the source of truth: its history, each stage's
+// completed iterations and decisions, and where a resumed engine picks up.
 import * as v from "valibot";
+import type { Plan } from "../defs/plan.ts";
 import type { SessionEvent } from "../store/events.ts";
 import { HistoryEntrySchema, type HistoryEntry } from "../store/state.ts";
 import type { Decision } from "./termination.ts";
@@ -16,16 +19,14 @@ export interface Replay {
   history: HistoryEntry[];
   stages: Map<string, StageProgress>;
   nodesDone: Set<number>;
-  costUsd: number;
-  failures: number;
 }
 
 /**
- * Rebuild progress from the event log, the source of truth for resume: an iteration is completed
- * when its iteration_complete event says the agent finished it (decision other than `failed`).
+ * An iteration is completed when its iteration_complete event says the agent finished it
+ * (decision other than `failed`).
  */
 export function replay(events: SessionEvent[]): Replay {
-  const r: Replay = { history: [], stages: new Map(), nodesDone: new Set(), costUsd: 0, failures: 0 };
+  const r: Replay = { history: [], stages: new Map(), nodesDone: new Set() };
   const get = (k: string) => {
     let s = r.stages.get(k);
     if (!s) r.stages.set(k, (s = { completed: 0, decisions: [], done: false }));
@@ -37,16 +38,12 @@ export function replay(events: SessionEvent[]): Replay {
       if (!h.success) continue;
       const entry = h.output;
       r.history.push(entry);
-      r.costUsd += entry.cost_usd ?? 0;
-      if (entry.decision === "failed") {
-        r.failures++;
-        continue;
-      }
+      if (entry.decision === "failed") continue;
       const s = get(progressKey(entry.node, entry.provider, entry.stage));
       // Only the next iteration in order counts: a duplicate or a gap is evidence of a bug, not progress.
       if (entry.iteration === s.completed + 1) {
         s.completed = entry.iteration;
-        s.decisions.push(entry.decision);
+        s.decisions.push(entry.decision as Decision);
       }
     } else if (e.type === "stage_complete" && e.cursor) {
       get(progressKey(e.cursor.node, e.cursor.provider ?? null, e.cursor.id)).done = true;
@@ -55,4 +52,30 @@ export function replay(events: SessionEvent[]): Replay {
     }
   }
   return r;
+}
+
+export interface ResumePoint {
+  node: number;
+  id: string | null;
+  iteration: number;
+}
+
+/** The first node not complete and, in it, the first iteration not completed (the lowest among parallel providers). */
+export function resumePoint(plan: Plan, done: Replay): ResumePoint {
+  const next = (node: number, provider: string | null, stage: string) => {
+    const p = done.stages.get(progressKey(node, provider, stage));
+    return (p?.completed ?? 0) + (p?.done ? 0 : 1);
+  };
+  for (let i = 0; i < plan.nodes.length; i++) {
+    if (done.nodesDone.has(i)) continue;
+    const n = plan.nodes[i]!;
+    if (n.kind === "stage") return { node: i, id: n.id, iteration: next(i, null, n.id) };
+    const firsts = n.providers.map((p) => {
+      const open = n.stages.find((s) => !done.stages.get(progressKey(i, p.id, s.id))?.done);
+      return open ? next(i, p.id, open.id) : Infinity;
+    });
+    const first = Math.min(...firsts);
+    return { node: i, id: n.id, iteration: Number.isFinite(first) ? first : 0 };
+  }
+  return { node: plan.nodes.length, id: null, iteration: 0 };
 }

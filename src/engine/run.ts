@@ -1,36 +1,19 @@
 import { existsSync } from "node:fs";
-import * as v from "valibot";
-import { PlanSchema, type Plan } from "../defs/plan.ts";
-import { errorMessage, failed, invalid, notFound } from "../lib/errors.ts";
-import { readText } from "../store/fsx.ts";
+import { readPlan, type Plan } from "../defs/plan.ts";
+import { errorMessage, failed, notFound } from "../lib/errors.ts";
 import { acquireLock, releaseLock, transferLock } from "../store/lock.ts";
-import { runPaths, type RunPaths } from "../store/paths.ts";
+import { runPaths } from "../store/paths.ts";
 import type { State } from "../store/state.ts";
 import { Engine } from "./engine.ts";
 import { EngineLog } from "./log.ts";
-
-export function readPlan(paths: RunPaths): Plan {
-  const text = readText(paths.plan);
-  if (text === null) throw notFound(`no plan.json in ${paths.dir}`, { hint: "start the session with 'sessions start'" });
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw invalid(`plan.json is not valid JSON: ${errorMessage(e)}`, { where: { file: paths.plan } });
-  }
-  const r = v.safeParse(PlanSchema, data);
-  if (!r.success) {
-    const i = r.issues[0];
-    throw invalid(`plan.json is invalid: ${i.path?.map((p) => p.key).join(".") ?? ""} ${i.message}`, { where: { file: paths.plan } });
-  }
-  return r.output;
-}
 
 export interface RunOptions {
   root: string;
   session: string;
   /** The lock was taken by `start` (pid given) and is handed to this process. */
   handoff?: number;
+  /** The tmux session this engine runs in (null in the foreground). */
+  tmux: string | null;
   /** This process already holds the lock (start --foreground). */
   lockHeld?: boolean;
   /** Take over a stale lock (resume of a crashed session). */
@@ -68,21 +51,11 @@ export async function runSession(o: RunOptions): Promise<State> {
   for (const s of signals) process.on(s, onSignal);
   let state: State;
   try {
-    engine = new Engine({ plan, paths, log, resume: existsSync(paths.events) });
+    engine = new Engine({ plan, paths, log, resume: existsSync(paths.events), tmux: o.tmux });
     state = await engine.run();
   } catch (e) {
     log.line(`engine error: ${errorMessage(e)}`);
-    if (engine) {
-      const s = engine.state;
-      s.status = "failed";
-      s.error = { message: `engine error: ${errorMessage(e)}`, kind: "engine", at: new Date().toISOString(), stage: s.current_stage_id, iteration: s.iteration };
-      s.agent_pgid = null;
-      s.agent_pgids = [];
-      try {
-        engine.event("session_failed", null, { error: s.error });
-        engine.save();
-      } catch {}
-    }
+    engine?.failWith(`engine error: ${errorMessage(e)}`);
     throw failed(`engine error: ${errorMessage(e)}`, { hint: `see ${paths.log}` });
   } finally {
     for (const s of signals) process.off(s, onSignal);

@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { listDefinitions, readSource } from "../defs/find.ts";
-import { AGENT_ENV } from "../defs/resolve.ts";
+import { AGENT_ENV } from "../defs/executables.ts";
 import { which } from "../lib/proc.ts";
 import { resolveRoot, rootPaths } from "../store/paths.ts";
 import { tmux, tmuxBin } from "../tmux.ts";

@@ -4,8 +4,11 @@ import { notFound } from "../lib/errors.ts";
 import { tmuxName } from "../lib/names.ts";
 import { isSameProcess } from "../lib/proc.ts";
 import { readLock, type LockView } from "../store/lock.ts";
-import { rootPaths, runPaths } from "../store/paths.ts";
-import { readState, type DisplayStatus, type State } from "../store/state.ts";
+import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
+import { currentStage, readState, totalsOf, type DisplayStatus, type State } from "../store/state.ts";
+import { readEvents } from "../store/events.ts";
+import { agentsOf, readPlan } from "../defs/plan.ts";
+import { replay } from "../engine/replay.ts";
 import { hasSession, listSessions, type TmuxSession } from "../tmux.ts";
 
 export interface Evidence {
@@ -36,7 +39,7 @@ export function judge(session: string, read: ReturnType<typeof readState>, lock:
 
 /** Silent too long: the running iteration's output has not changed for stall_after seconds. */
 export function isStalled(s: State, now = Date.now()): boolean {
-  if (!s.agent_pgid || !s.agent_output || !s.stall_after) return false;
+  if (!s.agent_pgids.length || !s.agent_output || !s.stall_after) return false;
   try {
     return now - statSync(s.agent_output).mtimeMs > s.stall_after * 1000;
   } catch {
@@ -79,9 +82,17 @@ export function inspect(root: string, session: string) {
   const p = runPaths(root, session);
   const ev = evidence(root, session);
   const s = ev.state;
-  const lastEntry = s?.history.filter((h) => h.decision !== "failed").pop() ?? s?.history[s.history.length - 1];
+  // The iterations live in events.jsonl; what state.json does not store twice is derived here.
+  const history = s ? replay(readEvents(p.events).events).history : [];
+  const lastEntry = history.filter((h) => h.decision !== "failed").pop() ?? history[history.length - 1];
+  const stage = s ? currentStage(s) : null;
   return {
     ...(s ?? { session }),
+    current_stage_id: stage?.id ?? null,
+    max: stage?.max ?? null,
+    agents: planAgents(p),
+    totals: totalsOf(history),
+    history,
     status: ev.status,
     stored_status: s?.status ?? null,
     unreadable: ev.problem,
@@ -99,6 +110,16 @@ export function inspect(root: string, session: string) {
   };
 }
 export type StatusDoc = ReturnType<typeof inspect>;
+
+
+/** Provider → executable, from plan.json (empty when the plan cannot be read). */
+function planAgents(paths: RunPaths): Record<string, string> {
+  try {
+    return agentsOf(readPlan(paths));
+  } catch {
+    return {};
+  }
+}
 
 /** One tmux call for all sessions: name → session, for list and cleanup. */
 export function tmuxIndex(): Map<string, TmuxSession> {

@@ -41,6 +41,7 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
       root: o.root,
       session: o.session,
       lockHeld: true,
+      tmux: null,
       echo: o.echo,
       interactive: true,
     });
@@ -50,8 +51,8 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
   const r = newSession({
     name,
     cwd: o.root,
-    argv: [...selfArgv(), "run", o.session, "--root", o.root],
-    env: { SESSIONS_LOCK_HANDOFF: String(process.pid), SESSIONS_TMUX_SESSION: name },
+    // The handoff is in the argv tmux runs, so `ps` and the pane show what the engine was given.
+    argv: [...selfArgv(), "run", o.session, "--root", o.root, "--handoff", String(process.pid), "--tmux", name],
     root: o.root,
     keep: o.keep,
   });

@@ -1,10 +1,8 @@
 import { readdirSync, statSync } from "node:fs";
-import * as v from "valibot";
 import { checkSessionName, tmuxName } from "../lib/names.ts";
-import { readText } from "../store/fsx.ts";
 import { readLock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
-import { readState, StateSchema, type DisplayStatus, type State, type StateRead } from "../store/state.ts";
+import { currentStage, readState, type DisplayStatus } from "../store/state.ts";
 import { judge, sessionNames, tmuxIndex, type Evidence } from "./inspect.ts";
 
 const TMUX_PREFIX = "pipeline-";
@@ -48,7 +46,7 @@ export function overview(root: string, all = false): Overview {
   const rows = names.map((name) => {
     const p = runPaths(root, name);
     const lock = locks.has(`${name}.lock`) ? readLock(p.lock) : ({ state: "none" } as const);
-    return toRow(root, judge(name, readForList(p.state), lock, tmux.has(tmuxName(name))));
+    return toRow(root, judge(name, readState(p.state), lock, tmux.has(tmuxName(name))));
   });
   const foreign: string[] = [];
   for (const t of tmux.values()) {
@@ -58,24 +56,6 @@ export function overview(root: string, all = false): Overview {
   }
   rows.sort((a, b) => time(b) - time(a) || a.session.localeCompare(b.session));
   return { rows, foreign: foreign.sort() };
-}
-
-/**
- * A row shows no history and no stages, and validating them is most of the time `list` takes with
- * long runs: they are checked only to be arrays here (`status` validates them in full). A state
- * this does not accept goes through readState, whose message names the bad field.
- */
-const ListStateSchema = v.looseObject({ ...StateSchema.entries, history: v.array(v.unknown()), stages: v.array(v.unknown()) });
-
-function readForList(path: string): StateRead {
-  try {
-    const text = readText(path);
-    if (text !== null) {
-      const r = v.safeParse(ListStateSchema, JSON.parse(text));
-      if (r.success) return { ok: true, state: r.output as State };
-    }
-  } catch {}
-  return readState(path);
 }
 
 const time = (r: SessionRow) => Date.parse(r.updated_at ?? r.started_at ?? "") || 0;
@@ -94,9 +74,9 @@ function toRow(root: string, ev: Evidence): SessionRow {
     session: ev.session,
     target: s.target,
     status: ev.status,
-    stage: s.current_stage_id ?? null,
+    stage: currentStage(s)?.id ?? null,
     iteration: s.iteration,
-    max: s.max,
+    max: currentStage(s)?.max ?? null,
     started_at: s.started_at,
     updated_at: s.updated_at,
     ...flags,

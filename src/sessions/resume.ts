@@ -1,11 +1,10 @@
-import type { Plan } from "../defs/plan.ts";
-import { progressKey, replay } from "../engine/replay.ts";
-import { readPlan } from "../engine/run.ts";
+import { readPlan } from "../defs/plan.ts";
+import { replay, resumePoint, type ResumePoint } from "../engine/replay.ts";
 import { conflict, failed } from "../lib/errors.ts";
 import { checkSessionName, tmuxName } from "../lib/names.ts";
 import { isSameProcess, stopGroup, waitFor } from "../lib/proc.ts";
 import { readControl, writeControl } from "../store/control.ts";
-import { readEvents, type SessionEvent } from "../store/events.ts";
+import { readEvents } from "../store/events.ts";
 import { releaseLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
 import { readState, type State } from "../store/state.ts";
@@ -23,41 +22,11 @@ export interface ResumeRequest {
   echo: "stdout" | "stderr";
 }
 
-export interface ResumePoint {
-  node: number;
-  id: string | null;
-  iteration: number;
-}
-
 export interface Resumed extends Launched {
   target: string;
   resumed_at: ResumePoint;
   /** A paused engine was told to go on (no new engine was started). */
   unpaused: boolean;
-}
-
-/**
- * Where a resumed engine picks up, from the event log it replays itself: the first node not
- * complete and, in it, the first iteration not completed (the lowest among parallel providers).
- */
-export function resumePoint(plan: Plan, events: SessionEvent[]): ResumePoint {
-  const done = replay(events);
-  const next = (node: number, provider: string | null, stage: string) => {
-    const p = done.stages.get(progressKey(node, provider, stage));
-    return (p?.completed ?? 0) + (p?.done ? 0 : 1);
-  };
-  for (let i = 0; i < plan.nodes.length; i++) {
-    if (done.nodesDone.has(i)) continue;
-    const n = plan.nodes[i]!;
-    if (n.kind === "stage") return { node: i, id: n.id, iteration: next(i, null, n.id) };
-    const firsts = n.providers.map((p) => {
-      const open = n.stages.find((s) => !done.stages.get(progressKey(i, p.id, s.id))?.done);
-      return open ? next(i, p.id, open.id) : Infinity;
-    });
-    const first = Math.min(...firsts);
-    return { node: i, id: n.id, iteration: Number.isFinite(first) ? first : 0 };
-  }
-  return { node: plan.nodes.length, id: null, iteration: 0 };
 }
 
 /**
@@ -72,7 +41,7 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
   const plan = readPlan(paths);
   const ev = evidence(root, session);
   const control = readControl(paths.dir);
-  const at = () => resumePoint(plan, readEvents(paths.events).events);
+  const at = () => resumePoint(plan, replay(readEvents(paths.events).events));
 
   if (ev.alive && ev.state) {
     if (ev.state.status !== "paused" && !control?.pause) {

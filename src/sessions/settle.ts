@@ -1,6 +1,6 @@
 import { appendEvent } from "../store/events.ts";
 import { runPaths } from "../store/paths.ts";
-import { writeState, type State } from "../store/state.ts";
+import { endState, writeState, type State } from "../store/state.ts";
 
 /**
  * End a session's state from the outside, as its engine would have had it lived: the event first
@@ -12,15 +12,7 @@ export function settleState(
   end: { status: "failed" | "killed"; message: string; kind: "crash" | "signal"; event: string; data: Record<string, unknown> },
 ): void {
   const paths = runPaths(root, s.session);
-  const at = new Date().toISOString();
-  s.status = end.status;
-  s.completed_at = at;
-  s.updated_at = at;
-  s.agent_pgid = null;
-  s.agent_pgids = [];
-  s.pause_requested = false;
-  s.error = { message: end.message, kind: end.kind, at, stage: s.current_stage_id ?? null, iteration: s.iteration };
-  for (const st of s.stages) if (st.status === "running") st.status = end.status;
+  endState(s, end);
   appendEvent(paths.events, { type: end.event, session: s.session, cursor: null, data: { ...end.data, error: s.error } });
   writeState(paths.state, s);
 }

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { throwIfErrors, type Diagnostic } from "../defs/diagnostics.ts";
 import type { Plan, ProviderPlan } from "../defs/plan.ts";
-import { buildPlan, findTarget, type PlanOptions } from "../defs/resolve.ts";
+import { findTarget } from "../defs/find.ts";
+import { buildPlan, type PlanOptions } from "../defs/resolve.ts";
 import { LIMITS } from "../defs/schema.ts";
 import { conflict, usage } from "../lib/errors.ts";
 import { checkSessionName, DEF_NAME, defaultSessionName, tmuxName } from "../lib/names.ts";

@@ -44,8 +44,7 @@ export const RUNNING = new Set(["running", "paused"]);
  */
 export function liveAgentGroups(state: State | null): number[] {
   if (!state) return [];
-  const all = new Set([...(state.agent_pgids ?? []), ...(state.agent_pgid ? [state.agent_pgid] : [])]);
-  return [...all].filter((pgid) => groupAlive(pgid) && groupBelongsTo(pgid, state.session));
+  return [...new Set(state.agent_pgids)].filter((pgid) => groupAlive(pgid) && groupBelongsTo(pgid, state.session));
 }
 
 function groupBelongsTo(pgid: number, session: string): boolean {

@@ -50,6 +50,11 @@ export const StateErrorSchema = v.looseObject({
   iteration: v.nullish(v.number(), null),
 });
 
+/**
+ * state.json: a small snapshot of progress, each fact once. The iterations themselves live in
+ * events.jsonl (the source of truth); the current stage's id and cap live in stages[current_stage];
+ * totals are derived from the history when printed.
+ */
 export const StateSchema = v.looseObject({
   session: v.string(),
   type: v.picklist(["loop", "pipeline"]),
@@ -57,18 +62,15 @@ export const StateSchema = v.looseObject({
   status: SessionStatus,
   pid: v.nullish(v.number(), null),
   pid_start: v.nullish(v.string(), null),
+  host: v.nullish(v.string(), null),
   started_at: v.string(),
   updated_at: v.string(),
   completed_at: v.nullish(v.string(), null),
   current_stage: v.number(),
-  current_stage_id: v.nullish(v.string(), null),
   iteration: v.number(),
   iteration_completed: v.number(),
   iteration_started: v.nullish(v.string(), null),
-  max: v.number(),
-  /** Process group of the running agent, so `kill` can end it even when the engine is gone. */
-  agent_pgid: v.nullish(v.number(), null),
-  /** Every running agent's process group (a parallel block runs several). */
+  /** Every running agent's process group (a parallel block runs several), so `kill` can end them when the engine is gone. */
   agent_pgids: v.optional(v.array(v.number()), []),
   /** The current iteration's output file, whose mtime tells whether the agent is silent. */
   agent_output: v.nullish(v.string(), null),
@@ -78,13 +80,7 @@ export const StateSchema = v.looseObject({
   waiting_reason: v.nullish(v.string(), null),
   attempts: v.optional(v.number(), 1),
   tmux: v.nullish(v.string(), null),
-  agents: v.optional(v.record(v.string(), v.string()), {}),
-  totals: v.optional(
-    v.looseObject({ iterations: v.number(), cost_usd: v.number(), failures: v.number() }),
-    { iterations: 0, cost_usd: 0, failures: 0 },
-  ),
   stages: v.array(StageStateSchema),
-  history: v.array(HistoryEntrySchema),
   completion_reason: v.nullish(v.string(), null),
   error: v.nullish(StateErrorSchema, null),
 });
@@ -119,7 +115,47 @@ export function parseState(text: string): StateRead {
   return { ok: true, state: r.output };
 }
 
-/** Compact: `list` parses every state file, and whitespace is half of a long history's bytes. */
+/** The stage the session is at (its id and cap), or null before the first. */
+export const currentStage = (s: State): StageState | null => s.stages[s.current_stage] ?? null;
+
+export type SessionEnd =
+  | { status: "complete"; reason: string }
+  | { status: "failed" | "killed"; message: string; kind: string };
+
+/** Every way a session ends (its engine's finish, an engine error, kill or cleanup from outside) goes through here. */
+export function endState(s: State, end: SessionEnd, at = new Date().toISOString()): State {
+  s.status = end.status;
+  s.completed_at = at;
+  s.updated_at = at;
+  s.agent_pgids = [];
+  s.waiting_until = null;
+  s.waiting_reason = null;
+  s.pause_requested = false;
+  if (end.status === "complete") {
+    s.completion_reason = end.reason;
+    s.error = null;
+  } else {
+    s.completion_reason = null;
+    s.error = { message: end.message, kind: end.kind, at, stage: currentStage(s)?.id ?? null, iteration: s.iteration };
+    for (const st of s.stages) if (st.status === "running") st.status = end.status;
+  }
+  return s;
+}
+
+/** Compact JSON: `list` parses every state file. */
 export function writeState(path: string, state: State): void {
   writeAtomic(path, `${JSON.stringify(state)}\n`);
+}
+
+/** A session's or a stage's totals, derived from its history entries (never stored beside them). */
+export function totalsOf(history: readonly HistoryEntry[]) {
+  let iterations = 0;
+  let failures = 0;
+  let cost = 0;
+  for (const h of history) {
+    if (h.decision === "failed") failures++;
+    else iterations++;
+    cost += h.cost_usd ?? 0;
+  }
+  return { iterations, failures, cost_usd: Math.round(cost * 1e6) / 1e6 };
 }

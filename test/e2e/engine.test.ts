@@ -218,7 +218,7 @@ describe("start in tmux", () => {
       const s = await readJson(join(runDir(root.path, "busy"), "state.json"));
       return s.status === "killed" ? s : null;
     }, 10_000, "killed state");
-    expect(done.agent_pgid).toBeNull();
+    expect(done.agent_pgids).toEqual([]);
     const again = await sessions(["start", "busy", "--foreground", "--root", root.path], { tmux: tmux.dir });
     expect(again.code).toBe(4);
     expect(again.stderr).toContain("already ran");

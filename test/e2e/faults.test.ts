@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
+import { BIN, cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until, historyOf } from "../helpers.ts";
 
 const tmux = privateTmux();
 afterAll(() => tmux.kill());
@@ -65,7 +65,7 @@ describe("signals", () => {
     const s = await state(root.path, "ctrlc");
     expect(s.status).toBe("killed");
     expect(s.iteration_completed).toBe(1);
-    expect(s.history.map((h: { decision: string }) => h.decision)).toEqual(["continue"]);
+    expect(historyOf(root.path, "ctrlc").map((h: { decision: string }) => h.decision)).toEqual(["continue"]);
 
     fakeStage(root.path, "twice", { script: "hang", record: rec, termination: "type: fixed\nmax: 5" });
     const q = spawnForeground(root.path, ["twice"]);
@@ -100,7 +100,7 @@ describe("the agent misbehaves", () => {
     expect(await p.exited).toBe(0);
     const s = await state(root.path, "retry");
     expect(s.status).toBe("complete");
-    expect(s.history.map((h: { decision: string }) => h.decision)).toEqual(["failed", "stop"]);
+    expect(historyOf(root.path, "retry").map((h: { decision: string }) => h.decision)).toEqual(["failed", "stop"]);
     expect(existsSync(join(runDir(root.path, "retry"), "stage-00-retry/iterations/001.attempt-1"))).toBe(true);
   }, 30_000);
 });
@@ -254,7 +254,7 @@ describe("crashes", () => {
     await until(() => records(rec).length >= 2, 10_000, "iteration 2 to start");
     const s = await state(root.path, "torn");
     process.kill(s.pid, "SIGKILL");
-    process.kill(-s.agent_pgid, "SIGKILL");
+    process.kill(-s.agent_pgids[0], "SIGKILL");
     const events = join(runDir(root.path, "torn"), "events.jsonl");
     writeFileSync(events, readFileSync(events, "utf8") + '{"ts":"2026-11-25T00:00:00Z","type":"iteration_comp');
     expect((await sessions(["status", "torn", "--json", "--root", root.path], { tmux: tmux.dir })).json().status).toBe("crashed");

@@ -17,7 +17,7 @@ async function startAt(root: string, name: string, script: string, iteration = 1
   expect(r.code).toBe(0);
   return until(async () => {
     const s = await state(root, name);
-    return s.iteration >= iteration && s.agent_pgid ? s : null;
+    return s.iteration >= iteration && s.agent_pgids.length ? s : null;
   }, 15_000, `${name} to reach iteration ${iteration}`);
 }
 
@@ -169,7 +169,7 @@ test("crashed: the engine and its agent SIGKILLed → list and status say crashe
   using root = tempRoot();
   const s = await startAt(root.path, "crashy", "hang");
   process.kill(s.pid, "SIGKILL");
-  process.kill(-s.agent_pgid, "SIGKILL");
+  process.kill(-s.agent_pgids[0], "SIGKILL");
   await until(() => gone(s.pid), 5000, "the engine to die");
   const row = (await run(root.path, ["list", "--json"])).json().sessions[0];
   expect(row).toMatchObject({ session: "crashy", status: "crashed", alive: false });

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
+import { cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until, historyOf } from "../helpers.ts";
 
 const server = privateTmux();
 afterAll(() => server.kill());
@@ -31,7 +31,7 @@ async function startRunning(root: string, name: string) {
   expect(r.code).toBe(0);
   return until(async () => {
     const s = await state(root, name);
-    return s.agent_pgid && s.status === "running" ? s : null;
+    return s.agent_pgids.length && s.status === "running" ? s : null;
   }, 10_000, "the agent to run");
 }
 
@@ -45,7 +45,7 @@ describe("kill", () => {
     const refused = await run(root.path, ["kill", "hang"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("--yes");
-    expect(groupGone(s.agent_pgid)).toBe(false);
+    expect(groupGone(s.agent_pgids[0])).toBe(false);
 
     const r = await run(root.path, ["kill", "hang", "--yes", "--json"]);
     expect(r.stderr).toBe("");
@@ -53,7 +53,7 @@ describe("kill", () => {
     const doc = r.json();
     expect(doc).toMatchObject({ session: "hang", status: "killed" });
     expect(doc.killed).toEqual(expect.arrayContaining(["agent", "engine", "tmux"]));
-    expect(() => process.kill(-s.agent_pgid, 0)).toThrow();
+    expect(() => process.kill(-s.agent_pgids[0], 0)).toThrow();
     expect(gone(s.pid)).toBe(true);
     expect(existsSync(lockPath(root.path, "hang"))).toBe(false);
     expect(hasTmux("pipeline-hang")).toBe(false);
@@ -91,7 +91,7 @@ test("kill --all stops every running session of the root", async () => {
   expect(r.code).toBe(0);
   const docs = r.json().sessions.sort((x: any, y: any) => x.session.localeCompare(y.session));
   expect(docs.map((d: any) => [d.session, d.status])).toEqual([["one", "killed"], ["two", "killed"]]);
-  expect([groupGone(a.agent_pgid), groupGone(b.agent_pgid)]).toEqual([true, true]);
+  expect([groupGone(a.agent_pgids[0]), groupGone(b.agent_pgids[0])]).toEqual([true, true]);
   expect((await state(root.path, "quick")).status).toBe("complete");
 }, 30_000);
 
@@ -105,7 +105,7 @@ describe("crash, cleanup, resume", () => {
     expect((await run(root.path, ["start", "crashy", "--json"])).code).toBe(0);
     const s = await until(async () => {
       const st = await state(root.path, "crashy");
-      return st.iteration === 2 && st.agent_pgid ? st : null;
+      return st.iteration === 2 && st.agent_pgids.length ? st : null;
     }, 15_000, "iteration 2 to run");
 
     process.kill(s.pid, "SIGKILL");
@@ -117,9 +117,9 @@ describe("crash, cleanup, resume", () => {
     expect(report.code).toBe(0);
     const found = report.json();
     expect(found.fixed).toBe(false);
-    expect(found.zombie_states).toMatchObject([{ session: "crashy", status: "running", pid: s.pid, agent_pgids: [s.agent_pgid] }]);
+    expect(found.zombie_states).toMatchObject([{ session: "crashy", status: "running", pid: s.pid, agent_pgids: s.agent_pgids }]);
     expect(found.stale_locks).toMatchObject([{ session: "crashy", pid: s.pid }]);
-    expect(groupGone(s.agent_pgid)).toBe(false); // a report changes nothing
+    expect(groupGone(s.agent_pgids[0])).toBe(false); // a report changes nothing
     expect(existsSync(lockPath(root.path, "crashy"))).toBe(true);
 
     const fixed = (await run(root.path, ["cleanup", "--yes", "--json"])).json();
@@ -129,7 +129,7 @@ describe("crash, cleanup, resume", () => {
     const after = await state(root.path, "crashy");
     expect([after.status, after.error.message, after.error.kind]).toEqual(["failed", "engine died", "crash"]);
     expect(existsSync(lockPath(root.path, "crashy"))).toBe(false);
-    expect(groupGone(s.agent_pgid)).toBe(true);
+    expect(groupGone(s.agent_pgids[0])).toBe(true);
     const again = (await run(root.path, ["cleanup", "--json"])).json();
     expect([again.zombie_states, again.stale_locks, again.orphaned_tmux]).toEqual([[], [], []]);
 
@@ -142,7 +142,7 @@ describe("crash, cleanup, resume", () => {
     expect([final.status, final.iteration_completed]).toEqual(["complete", 4]);
     const ctx = await readJson(join(runDir(root.path, "crashy"), "stage-00-crashy", "iterations", "003", "context.json"));
     expect(ctx.context).toBe("mind the tests");
-    expect(final.history.filter((h: any) => h.decision !== "failed").map((h: any) => h.iteration)).toEqual([1, 2, 3, 4]);
+    expect(historyOf(root.path, "crashy").filter((h: any) => h.decision !== "failed").map((h: any) => h.iteration)).toEqual([1, 2, 3, 4]);
     const counts = new Map<number, number>();
     for (const rec of records(record)) counts.set(rec.iteration, (counts.get(rec.iteration) ?? 0) + 1);
     expect([...counts.entries()].sort((a, b) => a[0] - b[0])).toEqual([[1, 1], [2, 2], [3, 1], [4, 1]]);
@@ -180,7 +180,7 @@ describe("pause and resume", () => {
     expect(p.code).toBe(0);
     expect(p.json()).toEqual({ session: "slow", pause_requested: true, status: "paused" });
     const held = (await run(root.path, ["status", "slow", "--json"])).json();
-    expect([held.status, held.alive, held.agent_pgid]).toEqual(["paused", true, null]);
+    expect([held.status, held.alive, held.agent_pgids]).toEqual(["paused", true, []]);
     expect(held.iteration_completed).toBeLessThan(6);
 
     const busy = await run(root.path, ["pause", "slow", "--json"]);
@@ -193,7 +193,7 @@ describe("pause and resume", () => {
       const s = await state(root.path, "slow");
       return s.status === "complete" ? s : null;
     }, 30_000, "the session to complete");
-    expect(done.history.map((h: any) => h.iteration)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([done.status, historyOf(root.path, "slow").map((h: any) => h.iteration)]).toEqual(["complete", [1, 2, 3, 4, 5, 6]]);
     await until(() => !hasTmux("pipeline-slow"), 5000, "tmux to close");
   }, 60_000);
 
@@ -235,7 +235,7 @@ describe("resume refuses", () => {
     await until(async () => (await state(root.path, "again")).iteration === 2, 10_000, "iteration 2");
     expect((await run(root.path, ["kill", "again", "--yes"])).code).toBe(0);
     const killed = await state(root.path, "again");
-    expect([killed.status, killed.history.map((h: any) => h.decision)]).toEqual(["killed", ["continue"]]);
+    expect([killed.status, historyOf(root.path, "again").map((h: any) => h.decision)]).toEqual(["killed", ["continue"]]);
     writeFileSync(script, "continue\n");
     const r = await run(root.path, ["resume", "again", "--json"]);
     expect(r.code).toBe(0);
@@ -244,6 +244,6 @@ describe("resume refuses", () => {
       const s = await state(root.path, "again");
       return s.status === "complete" ? s : null;
     }, 15_000, "the resumed session to complete");
-    expect(done.history.map((h: any) => h.iteration)).toEqual([1, 2, 3]);
+    expect([done.status, historyOf(root.path, "again").map((h: any) => h.iteration)]).toEqual(["complete", [1, 2, 3]]);
   }, 30_000);
 });

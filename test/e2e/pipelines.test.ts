@@ -219,7 +219,7 @@ describe("parallel blocks", () => {
     const started = await sessions(["start", file, "--json", "--root", root.path], { tmux: tmux.dir });
     expect(started.code).toBe(0);
     const dir = runDir(root.path, "crashy");
-    await until(async () => existsSync(join(dir, "parallel-00-block", "resume.json")) && (await readJson(join(dir, "parallel-00-block", "resume.json"))).providers.a?.status === "complete", 20_000, "provider a complete");
+    await until(() => records(join(dir, "events.jsonl")).some((e) => e.type === "parallel_provider_complete" && e.cursor.provider === "a" && e.data.status === "complete"), 20_000, "provider a complete");
     const b = await until(() => records(rec).find((x) => x.provider === "b"), 10_000, "provider b started");
     const engine: number = (await readJson(join(dir, "state.json"))).pid;
     process.kill(engine, "SIGKILL");

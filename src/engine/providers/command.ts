@@ -1,5 +1,5 @@
 import type { ProviderPlan } from "../../defs/plan.ts";
-import { SELF_WORD } from "../../defs/resolve.ts";
+import { SELF_WORD } from "../../defs/executables.ts";
 import { renderTemplate, type TemplateValues } from "../../defs/template.ts";
 import { selfArgv } from "../../lib/proc.ts";
 import type { Provider } from "./types.ts";

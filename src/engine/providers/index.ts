@@ -11,7 +11,7 @@ import type { Provider, Report } from "./types.ts";
 const providers: Record<ProviderPlan["name"], Provider> = { claude, codex, command };
 
 /** Variables that change an agent's behaviour when inherited (claude refuses to start under CLAUDECODE). */
-const SCRUB = ["CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SSE_PORT", "TMUX", "TMUX_PANE", "SESSIONS_LOCK_HANDOFF"];
+const SCRUB = ["CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_SSE_PORT", "TMUX", "TMUX_PANE"];
 
 export function agentEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};

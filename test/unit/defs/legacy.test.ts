@@ -3,7 +3,8 @@ import { expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Diagnostic } from "../../../src/defs/diagnostics.ts";
-import { buildPlan, findTarget } from "../../../src/defs/resolve.ts";
+import { findTarget } from "../../../src/defs/find.ts";
+import { buildPlan } from "../../../src/defs/resolve.ts";
 import { tempRoot } from "../../helpers.ts";
 
 function write(root: string, rel: string, text: string) {

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { library } from "../../../pipelines/index.ts";
 import type { Diagnostic } from "../../../src/defs/diagnostics.ts";
 import { lintAll, lintTarget, type LintReport } from "../../../src/defs/lint.ts";
-import { buildPlan, findTarget } from "../../../src/defs/resolve.ts";
+import { findTarget } from "../../../src/defs/find.ts";
+import { buildPlan } from "../../../src/defs/resolve.ts";
 import { tempRoot } from "../../helpers.ts";
 import { BROKEN, GOOD, LEGACY, writeTree } from "./fixtures.ts";
 

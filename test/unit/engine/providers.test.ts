@@ -4,7 +4,7 @@ import { codex, CodexParser, classifyCodex } from "../../../src/engine/providers
 import { command } from "../../../src/engine/providers/command.ts";
 import { limitIn } from "../../../src/engine/providers/index.ts";
 import { parseResetTime } from "../../../src/engine/providers/limits.ts";
-import { limitWaitUntil } from "../../../src/engine/engine.ts";
+import { limitWaitUntil } from "../../../src/engine/iteration.ts";
 
 const vars = { CTX: "/c.json", STATUS: "/s.json", PROGRESS: "/p.md", OUTPUT: "/o.md", ITERATION: "2", INDEX: "1", SESSION_NAME: "x", CONTEXT: "", INPUTS: "" };
 

@@ -5,7 +5,6 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { groupAlive, pidStart } from "../../../src/lib/proc.ts";
 import { fix, problems, scan } from "../../../src/sessions/reconcile.ts";
-import { resumePoint } from "../../../src/sessions/resume.ts";
 import type { TmuxSession } from "../../../src/tmux.ts";
 import { tempRoot, usePrivateTmuxEnv, until, stateFixture } from "../../helpers.ts";
 
@@ -110,8 +109,8 @@ describe("scan", () => {
     const mine = await agent("stray");
     const other = await agent(null);
     try {
-      session(root.path, "stray", { agent_pgid: mine.pid });
-      session(root.path, "reused-group", { agent_pgid: other.pid });
+      session(root.path, "stray", { agent_pgids: [mine.pid] });
+      session(root.path, "reused-group", { agent_pgids: [other.pid] });
       const r = scan(root.path, []);
       expect(r.zombie_states.map((z) => [z.session, z.agent_pgids])).toEqual([
         ["reused-group", []],
@@ -140,7 +139,7 @@ describe("fix", () => {
     using root = tempRoot({ git: false });
     const stray = await agent("zombie");
     try {
-      const dir = session(root.path, "zombie", { agent_pgid: stray.pid }, { pid: DEAD, pid_start: "1" });
+      const dir = session(root.path, "zombie", { agent_pgids: [stray.pid] }, { pid: DEAD, pid_start: "1" });
       session(root.path, "ok", { ...me }, { ...me });
       const r = await fix(root.path, scan(root.path, []), { worktrees: false });
       expect(r.fixed).toBe(true);
@@ -149,7 +148,7 @@ describe("fix", () => {
       expect(await stray.exited).not.toBe(0);
       expect(groupAlive(stray.pid)).toBe(false);
       const s = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
-      expect([s.status, s.error.message, s.error.kind, s.agent_pgid, s.stages[0].status]).toEqual(["failed", "engine died", "crash", null, "failed"]);
+      expect([s.status, s.error.message, s.error.kind, s.agent_pgids, s.stages[0].status]).toEqual(["failed", "engine died", "crash", [], "failed"]);
       expect(s.completed_at).toBeString();
       const events = readFileSync(join(dir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
       expect(events.map((e) => [e.type, e.data.error.message])).toEqual([["session_failed", "engine died"]]);
@@ -177,37 +176,5 @@ describe("fix", () => {
     const dir = session(root.path, "broken", "{ not json");
     await fix(root.path, scan(root.path, []), { worktrees: false });
     expect(readFileSync(join(dir, "state.json"), "utf8")).toBe("{ not json");
-  });
-});
-
-describe("resumePoint", () => {
-  const plan = {
-    nodes: [
-      { kind: "stage", id: "plan" },
-      { kind: "parallel", id: "dual", providers: [{ id: "a" }, { id: "b" }], stages: [{ id: "review" }] },
-    ],
-  } as never;
-  const done = (node: number, id: string, iteration: number, provider: string | null = null, decision = "continue") => ({
-    ts: "",
-    type: "iteration_complete",
-    session: "s",
-    cursor: { node, id, iteration, provider },
-    data: { node, stage: id, provider, iteration, decision, started_at: "", ended_at: "", duration_ms: 0 },
-  });
-
-  test("the first iteration not completed, a failed one included", () => {
-    expect(resumePoint(plan, [])).toEqual({ node: 0, id: "plan", iteration: 1 });
-    expect(resumePoint(plan, [done(0, "plan", 1), done(0, "plan", 2), done(0, "plan", 3, null, "failed")])).toEqual({ node: 0, id: "plan", iteration: 3 });
-  });
-
-  test("in a parallel block, the provider furthest behind", () => {
-    const events = [
-      done(0, "plan", 1),
-      { ts: "", type: "node_complete", session: "s", cursor: { node: 0, id: "plan", iteration: 1, provider: null }, data: { status: "complete" } },
-      done(1, "review", 1, "a"),
-      done(1, "review", 2, "a"),
-      done(1, "review", 1, "b"),
-    ];
-    expect(resumePoint(plan, events)).toEqual({ node: 1, id: "dual", iteration: 2 });
   });
 });

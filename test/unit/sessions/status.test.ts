@@ -90,11 +90,11 @@ describe("judge", () => {
     writeFileSync(out, "x");
     const old = new Date(Date.now() - 120_000);
     utimesSync(out, old, old);
-    const base = { agent_pgid: process.pid, agent_output: out };
+    const base = { agent_pgids: [process.pid], agent_output: out };
     expect(judge("s", read("s", { ...base, stall_after: 60 }), classify(lockOf()), true).stalled).toBe(true);
     expect(judge("s", read("s", { ...base, stall_after: 600 }), classify(lockOf()), true).stalled).toBe(false);
     // Between iterations (no agent) nothing is stalled.
-    expect(judge("s", read("s", { ...base, agent_pgid: null, stall_after: 60 }), classify(lockOf()), true).stalled).toBe(false);
+    expect(judge("s", read("s", { ...base, agent_pgids: [], stall_after: 60 }), classify(lockOf()), true).stalled).toBe(false);
   });
 });
 
@@ -141,38 +141,28 @@ describe("overview (list)", () => {
     }
   });
 
-  test("200 sessions of 50 iterations are listed within 50 ms", () => {
+  test("a row's stage and cap come from stages[current_stage]; an old state's history is not read", () => {
     using root = tempRoot({ git: false });
-    const at = new Date().toISOString();
-    const history = Array.from({ length: 50 }, (_, i) => ({ node: 0, stage: "t", provider: null, iteration: i + 1, decision: "continue", reason: "more to do", summary: "did some work on several files", started_at: at, ended_at: at, duration_ms: 1000, exit_code: 0, error_kind: null, cost_usd: 0.1, files_touched: ["a.ts", "b.ts"], items_completed: ["x"] }));
-    for (let i = 0; i < 200; i++) writeSession(root.path, `s${i}`, { status: "complete", history, iteration: 50, max: 50 });
-    const best = Math.min(
-      ...Array.from({ length: 5 }, () => {
-        const t0 = performance.now();
-        expect(overview(root.path).rows.length).toBe(200);
-        return performance.now() - t0;
-      }),
-    );
-    expect(best).toBeLessThan(50);
+    const stages = [
+      { index: 0, id: "plan", stage: "p", kind: "stage", status: "complete", iterations: 3, max: 3 },
+      { index: 1, id: "tasks", stage: "t", kind: "stage", status: "running", iterations: 1, max: 7 },
+    ];
+    writeSession(root.path, "two", { current_stage: 1, stages, history: "not an array: 0.1.0 kept history here" });
+    expect(overview(root.path).rows[0]).toMatchObject({ session: "two", stage: "tasks", iteration: 2, max: 7, status: "running" });
   });
 });
 
 describe("inspect (status)", () => {
-  test("1,000 iterations are inspected within 30 ms, and the document has the §6 fields", () => {
+  test("the history comes from events.jsonl; totals, the last decision and the current stage are derived", () => {
     using root = tempRoot({ git: false });
     const at = new Date().toISOString();
-    const history = Array.from({ length: 1000 }, (_, i) => ({ node: 0, stage: "t", provider: null, iteration: i + 1, decision: i === 999 ? "stop" : "continue", reason: `r${i + 1}`, summary: `s${i + 1}`, started_at: at, ended_at: at, duration_ms: 10, exit_code: 0 }));
-    writeSession(root.path, "big", { status: "complete", history, iteration: 1000, iteration_completed: 1000, max: 1000 });
-    const best = Math.min(
-      ...Array.from({ length: 5 }, () => {
-        const t0 = performance.now();
-        inspect(root.path, "big");
-        return performance.now() - t0;
-      }),
-    );
-    expect(best).toBeLessThan(30);
+    const history = Array.from({ length: 1000 }, (_, i) => ({ node: 0, stage: "t", provider: null, iteration: i + 1, decision: i === 999 ? "stop" : i === 5 ? "failed" : "continue", reason: `r${i + 1}`, summary: `s${i + 1}`, started_at: at, ended_at: at, duration_ms: 10, exit_code: 0, cost_usd: 0.01 }));
+    const dir = writeSession(root.path, "big", { status: "complete", iteration: 1000, iteration_completed: 1000 });
+    writeFileSync(join(dir, "events.jsonl"), history.map((h) => JSON.stringify({ ts: at, type: "iteration_complete", session: "big", cursor: null, data: h })).join("\n") + "\n");
     const doc = inspect(root.path, "big");
-    expect(doc).toMatchObject({ session: "big", status: "complete", alive: false, tmux: false, lock: null, last: { iteration: 1000, decision: "stop", reason: "r1000", summary: "s1000" } });
+    expect(doc).toMatchObject({ session: "big", status: "complete", alive: false, tmux: false, lock: null, current_stage_id: "t", max: 5, last: { iteration: 1000, decision: "stop", reason: "r1000", summary: "s1000" } });
+    expect(doc.totals).toEqual({ iterations: 999, failures: 1, cost_usd: 10 });
+    expect(doc.history.length).toBe(1000);
     expect(Object.keys(doc.paths).sort()).toEqual(["events", "log", "plan", "progress", "run_dir", "state"]);
   });
 
