@@ -70,6 +70,8 @@ export interface RunResult {
   stderr: string;
   code: number;
   json: () => any;
+  /** Fails with the command line, its stderr and stdout when the exit code is not `code`. */
+  expectExit: (code: number) => void;
 }
 
 /** Run the compiled binary and collect its output. */
@@ -77,7 +79,22 @@ export async function sessions(args: string[], opts: { cwd?: string; env?: Recor
   const env = cleanEnv({ ...(opts.tmux ? { TMUX_TMPDIR: opts.tmux } : {}), ...opts.env });
   const p = Bun.spawn([BIN, ...args], { cwd: opts.cwd, env, stdin: opts.stdin ? new Blob([opts.stdin]) : "ignore", stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { stdout, stderr, code, json: () => JSON.parse(stdout) };
+  const shown = () => `sessions ${args.join(" ")}\n--- stderr ---\n${stderr.slice(-4000)}\n--- stdout ---\n${stdout.slice(-2000)}`;
+  return {
+    stdout,
+    stderr,
+    code,
+    json: () => {
+      try {
+        return JSON.parse(stdout);
+      } catch {
+        throw new Error(`not one JSON document on stdout: ${shown()}`);
+      }
+    },
+    expectExit: (want) => {
+      if (code !== want) throw new Error(`exit ${code}, expected ${want}: ${shown()}`);
+    },
+  };
 }
 
 /** Poll until `check` returns something truthy, or fail after `ms`. */

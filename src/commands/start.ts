@@ -39,7 +39,7 @@ export default defineCommand({
       notify: !!args.notify,
       echo: args.json ? "stderr" : "stdout",
     };
-    const prepared = prepare(req, !args["dry-run"]);
+    const prepared = prepare(req);
     for (const w of prepared.warnings) log.warn(formatDiagnostic(w));
     for (const n of prepared.notes) log.warn(n);
     const { plan } = prepared;

@@ -1,6 +1,6 @@
 // Running one iteration: its attempts (a crashed attempt's files kept aside), retries, usage-limit
 // waits, and turning the agent's outcome into the history entry that events.jsonl records.
-import { existsSync, renameSync } from "node:fs";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { ensureDir, writeJsonAtomic } from "../store/fsx.ts";
 import type { ErrorKind, HistoryEntry } from "../store/state.ts";
 import { cursorOf, type EngineError, type Host, type StageRun } from "./host.ts";
@@ -72,6 +72,8 @@ async function attempt(h: Host, sr: StageRun, n: number): Promise<AttemptResult>
   if (existsSync(view.dir)) keepAside(view.dir);
   ensureDir(view.dir);
   writeJsonAtomic(view.files.ctx, view.context);
+  // The prompt as the agent got it, beside what it did with it.
+  writeFileSync(view.files.prompt, view.prompt);
   const startedAt = now();
   const cursor = cursorOf(sr, n);
   const prov = sr.provider.plan;

@@ -16,7 +16,7 @@ export interface ViewWorld extends InputWorld {
 
 export interface IterationView {
   dir: string;
-  files: { ctx: string; status: string; output: string };
+  files: { ctx: string; prompt: string; status: string; output: string };
   /** The stage's final document (${OUTPUT}). */
   final: string;
   inputs: Inputs;
@@ -59,7 +59,7 @@ export function firstIteration(plan: Plan, paths: RunPaths): IterationView {
 export function iterationView(w: ViewWorld, sr: StageRun, n: number): IterationView {
   const { plan } = w;
   const dir = iterationDir(sr.stageDir, n);
-  const files = { ctx: join(dir, "context.json"), status: join(dir, "status.json"), output: join(dir, "output.md") };
+  const files = { ctx: join(dir, "context.json"), prompt: join(dir, "prompt.md"), status: join(dir, "status.json"), output: join(dir, "output.md") };
   const final = finalOutput(plan, sr);
   const inputs = inputsFor(w, sr, n);
   const vars: TemplateValues = {

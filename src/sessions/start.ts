@@ -41,7 +41,7 @@ export interface Prepared {
 }
 
 /** Everything `start` checks before it creates anything: names, definitions, agents, tmux. */
-export function prepare(req: StartRequest, resolveBins: boolean): Prepared {
+export function prepare(req: StartRequest): Prepared {
   if (!looksLikePath(req.target) && !DEF_NAME.test(req.target)) {
     throw usage(`invalid target ${JSON.stringify(req.target)}`, { hint: "a stage or pipeline name (lower-case letters, digits, '-', '_'), or a path to a .yaml file" });
   }
@@ -64,7 +64,7 @@ export function prepare(req: StartRequest, resolveBins: boolean): Prepared {
     timeout: req.timeout,
     keep: req.keep,
     notify: req.notify,
-    resolveBins,
+    resolveBins: true,
   };
   const diags: Diagnostic[] = [];
   const plan = buildPlan(req.root, target, opts, diags);
