@@ -17,7 +17,6 @@ import { finalOutput, iterationOutputs } from "./inputs.ts";
 import { runIteration } from "./iteration.ts";
 import { judge } from "./judge.ts";
 import type { EngineLog } from "./log.ts";
-import { notify } from "./notify.ts";
 import { runParallel } from "./parallel.ts";
 import { runQueueCommand } from "./queue.ts";
 import { progressKey, replay, type Replay, type StageProgress } from "./replay.ts";
@@ -45,7 +44,7 @@ export class Engine implements Host {
   /** Set by a first Ctrl-C in the foreground: finish the running iteration, then stop. */
   private stopAfterIteration = false;
   private killedBy: string | null = null;
-  private override: string | null = null;
+  contextOverride: string | null = null;
   private holding: Promise<void> | null = null;
 
   constructor(opts: EngineOptions) {
@@ -69,10 +68,6 @@ export class Engine implements Host {
 
   get stopReason(): string {
     return `stopped by ${this.killedBy ?? "SIGINT"}`;
-  }
-
-  get contextOverride(): string | null {
-    return this.override;
   }
 
   halted(): boolean {
@@ -227,14 +222,6 @@ export class Engine implements Host {
     } catch {}
   }
 
-  /** The desktop notification of --notify (or SESSIONS_NOTIFY=1), once the state is final. */
-  async announce(): Promise<void> {
-    if (!this.plan.notify && process.env.SESSIONS_NOTIFY !== "1") return;
-    const s = this.state;
-    const why = s.status === "complete" ? (s.completion_reason ?? "") : (s.error?.message ?? "");
-    await notify(`sessions: ${s.session} ${s.status}`, `${this.plan.target.name}, ${s.iteration_completed} iteration(s)${why ? `: ${why}` : ""}`.slice(0, 300));
-  }
-
   /** A stage's loop: iterations until its termination says so, a failure, or a stop request. */
   async runStage(sr: StageRun): Promise<StageEnd> {
     const { stage } = sr;
@@ -331,7 +318,7 @@ export class Engine implements Host {
   /** Between iterations: hold while control.json asks for a pause (parallel providers share one hold). */
   private async holdIfPaused(): Promise<void> {
     const c = readControl(this.paths.dir);
-    if (c?.context) this.override = c.context;
+    if (c?.context) this.contextOverride = c.context;
     if (!c?.pause) return;
     this.holding ??= this.hold().finally(() => (this.holding = null));
     await this.holding;
@@ -348,7 +335,7 @@ export class Engine implements Host {
       await sleep(250);
       c = readControl(this.paths.dir);
     }
-    if (c?.context) this.override = c.context;
+    if (c?.context) this.contextOverride = c.context;
     if (this.halted()) return;
     this.state.status = "running";
     this.state.pause_requested = false;

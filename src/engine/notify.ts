@@ -1,4 +1,6 @@
+import type { Plan } from "../defs/plan.ts";
 import { which } from "../lib/proc.ts";
+import type { State } from "../store/state.ts";
 
 /**
  * A desktop notification when a session ends: notify-send on Linux, osascript on macOS. Best
@@ -22,4 +24,11 @@ export function notifierArgv(title: string, body: string, platform = process.pla
   }
   const send = find("notify-send");
   return send ? [send, "--app-name=sessions", title, body] : null;
+}
+
+/** The notification of --notify (or SESSIONS_NOTIFY=1), once a session's state is final. */
+export async function announce(plan: Plan, s: State): Promise<void> {
+  if (!plan.notify && process.env.SESSIONS_NOTIFY !== "1") return;
+  const why = s.status === "complete" ? (s.completion_reason ?? "") : (s.error?.message ?? "");
+  await notify(`sessions: ${s.session} ${s.status}`, `${plan.target.name}, ${s.iteration_completed} iteration(s)${why ? `: ${why}` : ""}`.slice(0, 300));
 }

@@ -6,6 +6,7 @@ import { runPaths } from "../store/paths.ts";
 import type { State } from "../store/state.ts";
 import { Engine } from "./engine.ts";
 import { EngineLog } from "./log.ts";
+import { announce } from "./notify.ts";
 
 export interface RunOptions {
   root: string;
@@ -62,6 +63,6 @@ export async function runSession(o: RunOptions): Promise<State> {
     releaseLock(paths.lock);
   }
   // After the lock is gone: a slow notifier must not hold the session.
-  await engine.announce();
+  await announce(plan, state);
   return state;
 }
