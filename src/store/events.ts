@@ -15,7 +15,7 @@ export const EventSchema = v.looseObject({
   type: v.string(),
   session: v.string(),
   cursor: v.nullish(CursorSchema, null),
-  data: v.optional(v.record(v.string(), v.unknown()), {}),
+  data: v.optional(v.looseObject({}), {}),
 });
 export type SessionEvent = v.InferOutput<typeof EventSchema>;
 
