@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { appendFileSync, existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { Exit } from "../lib/errors.ts";
 import { sleep } from "../lib/proc.ts";
 
@@ -9,6 +9,7 @@ import { sleep } from "../lib/proc.ts";
  *
  * --script "continue,stop" picks the action by PIPELINE_ITERATION (the last one repeats). Actions:
  * continue | stop | error | fail | hang | crash | garbage | nostatus | baddecision | limit |
+ * hostile:fifo|zero|dir|huge:<MiB> (a status.json that is no small regular file) |
  * orphan (leaves a child running, then continues) | flood:<MiB> | sleep:<s>:<action> |
  * failonce:<marker file>:<action> | verdict:stop|continue|garbage (as a judge)
  */
@@ -73,6 +74,16 @@ async function act(action: string, iteration: number, status: (d: string, s: str
       return Exit.ok;
     case "nostatus":
       return Exit.ok;
+    case "hostile": {
+      // hostile:fifo|zero|dir|huge:<MiB> leaves a status.json that is not a small regular file.
+      const file = process.env.PIPELINE_STATUS;
+      if (!file) return Exit.ok;
+      if (a === "fifo") Bun.spawnSync(["mkfifo", file]);
+      else if (a === "zero") symlinkSync("/dev/zero", file);
+      else if (a === "dir") mkdirSync(file);
+      else writeFileSync(file, `{"decision":"continue","summary":"${"x".repeat(Number(b ?? "2") << 20)}"}`);
+      return Exit.ok;
+    }
     case "limit":
       console.error("Claude AI usage limit reached|" + Math.floor(Date.now() / 1000 + 2));
       return 1;

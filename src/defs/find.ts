@@ -1,8 +1,10 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { library } from "../../pipelines/index.ts";
 import { notFound } from "../lib/errors.ts";
+import { readText } from "../store/fsx.ts";
 import { rootPaths } from "../store/paths.ts";
+import { LIMITS } from "./schema.ts";
 
 /** Where a definition file comes from: the project (a real path) or the library compiled into the binary. */
 export type Source = { kind: "project"; path: string; root: string } | { kind: "builtin"; path: string };
@@ -18,7 +20,8 @@ export function sourceLabel(s: Source): string {
 export function readSource(s: Source): string | null {
   if (s.kind === "builtin") return library[s.path] ?? null;
   try {
-    return readFileSync(s.path, "utf8");
+    // Bounded and never blocking: a stage.yaml that is a FIFO or /dev/zero is refused, not read.
+    return readText(s.path, LIMITS.maxFileBytes);
   } catch {
     return null;
   }

@@ -3,9 +3,10 @@
 import { join } from "node:path";
 import * as v from "valibot";
 import type { ProviderPlan } from "../defs/plan.ts";
-import { readText } from "../store/fsx.ts";
+import { readText, readTextTail } from "../store/fsx.ts";
 import { cursorOf, type Host, type StageRun } from "./host.ts";
 import { runRecorded } from "./iteration.ts";
+import { MAX_STATUS_BYTES } from "./status.ts";
 import { agentEnv } from "./providers/index.ts";
 import { iterationView } from "./view.ts";
 
@@ -44,7 +45,7 @@ export type Verdict = { status: "ok"; stop: boolean; reason: string } | { status
 export async function judge(h: Host, sr: StageRun, plan: ProviderPlan, n: number): Promise<Verdict> {
   const view = iterationView(h, sr, n);
   const verdictPath = join(view.dir, "judge.json");
-  const output = readText(view.files.output)?.slice(-20_000) ?? "(no output)";
+  const output = readTextTail(view.files.output, 20_000) ?? "(no output)";
   const history = h.history
     .filter((e) => e.stage === sr.stage.id && e.provider === sr.provider.id)
     .slice(-8)
@@ -69,7 +70,12 @@ export async function judge(h: Host, sr: StageRun, plan: ProviderPlan, n: number
 }
 
 function readVerdict(path: string): Verdict {
-  const text = readText(path);
+  let text: string | null;
+  try {
+    text = readText(path, MAX_STATUS_BYTES);
+  } catch (e) {
+    return { status: "failed", reason: `the judge's verdict: ${(e as Error).message}` };
+  }
   if (text === null) return { status: "failed", reason: "the judge wrote no verdict" };
   try {
     const parsed = v.safeParse(VerdictSchema, JSON.parse(text.replace(/^```(json)?|```$/gm, "")));

@@ -20,8 +20,16 @@ export type StatusRead =
   | { ok: true; status: AgentStatus }
   | { ok: false; kind: "no_status" | "bad_status"; why: string };
 
+/** A status is a few lines of JSON: anything near this is not one, and must not reach memory or the event log. */
+export const MAX_STATUS_BYTES = 1 << 20;
+
 export function readAgentStatus(path: string): StatusRead {
-  const text = readText(path);
+  let text: string | null;
+  try {
+    text = readText(path, MAX_STATUS_BYTES);
+  } catch (e) {
+    return { ok: false, kind: "bad_status", why: (e as Error).message };
+  }
   if (text === null) return { ok: false, kind: "no_status", why: "the agent wrote no status.json" };
   let data: unknown;
   try {

@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 
 let seq = 0;
 /** Write a temp file beside `path`, then rename it over: readers see the old or the new file, never half of one. */
@@ -21,12 +22,68 @@ export function appendLine(path: string, line: string): void {
   appendFileSync(path, `${line}\n`);
 }
 
-export function readText(path: string): string | null {
+const MiB = 1 << 20;
+const size = (n: number) => (n >= MiB ? `${Math.round(n / MiB)} MiB` : `${Math.round(n / 1024)} KiB`);
+
+/**
+ * Open a file to read without ever blocking or following it into a device: a FIFO, a socket, a
+ * directory or /dev/zero is refused before a byte is read. Null when it does not exist.
+ */
+function openRegular(path: string): { fd: number; bytes: number } | null {
+  let fd: number;
   try {
-    return readFileSync(path, "utf8");
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e;
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new Error(`${basename(path)} is not a regular file`);
+  }
+  return { fd, bytes: st.size };
+}
+
+/** The bytes [from, from + length) of an open file, stopping early at its end. */
+function readRange(fd: number, from: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, from + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/**
+ * A whole text file, at most `maxBytes` (an error says so when it is larger): every file an agent
+ * or a repository could have written is read through here, so none can exhaust memory or hang us.
+ */
+export function readText(path: string, maxBytes = 64 * MiB): string | null {
+  const f = openRegular(path);
+  if (!f) return null;
+  try {
+    // One byte more than allowed tells a file that grew past the cap since fstat.
+    const buf = readRange(f.fd, 0, Math.min(f.bytes, maxBytes) + 1);
+    if (buf.length > maxBytes) throw new Error(`${basename(path)} is larger than ${size(maxBytes)}${f.bytes > maxBytes ? ` (${size(f.bytes)})` : ""}`);
+    return buf.toString("utf8");
+  } finally {
+    closeSync(f.fd);
+  }
+}
+
+/** The last `maxBytes` of a text file (whole lines when cut), without reading the rest. */
+export function readTextTail(path: string, maxBytes: number): string | null {
+  const f = openRegular(path);
+  if (!f) return null;
+  try {
+    const from = Math.max(0, f.bytes - maxBytes);
+    const text = readRange(f.fd, from, f.bytes - from).toString("utf8");
+    return from > 0 ? text.slice(text.indexOf("\n") + 1) : text;
+  } finally {
+    closeSync(f.fd);
   }
 }
 

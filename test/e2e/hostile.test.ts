@@ -1,0 +1,30 @@
+/** Files an agent leaves are read bounded: a status.json that is a FIFO, a device, a directory or huge fails its iteration, never the engine. */
+import { afterAll, expect, test } from "bun:test";
+import { statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fakeStage, historyOf, privateTmux, runDir, sessions, tempRoot } from "../helpers.ts";
+
+const tmux = privateTmux();
+afterAll(() => tmux.kill());
+
+test.concurrent.each([
+  ["fifo", "status.json is not a regular file"],
+  ["zero", "status.json is not a regular file"],
+  ["dir", "status.json is not a regular file"],
+  ["huge:8", "status.json is larger than 1 MiB (8 MiB)"],
+])("status.json left as %p: the iteration fails with a clear reason; resume goes on", async (how, why) => {
+  using root = tempRoot({ git: false });
+  const name = how.replace(/\W.*/, "");
+  const script = join(root.path, "script");
+  writeFileSync(script, `hostile:${how}\n`);
+  fakeStage(root.path, name, { agentArgs: `--script-file ${script}`, termination: "type: fixed\nmax: 3" });
+  const r = await sessions(["start", name, "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
+  expect(r.json().error).toMatchObject({ kind: "bad_status", message: `iteration 1 of ${name} failed: ${why}` });
+  r.expectExit(1);
+  const log = statSync(join(runDir(root.path, name), "engine.log")).size;
+  expect(log).toBeLessThan(64 << 10);
+  writeFileSync(script, "stop\n");
+  const again = await sessions(["resume", name, "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
+  again.expectExit(0);
+  expect(historyOf(root.path, name).map((h) => h.decision)).toEqual(["failed", "stop"]);
+}, 30_000);
