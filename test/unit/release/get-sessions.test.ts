@@ -43,8 +43,14 @@ async function getSessions(project: string) {
   return { stderr, code };
 }
 
-test("pins the version in package.json", () => {
-  expect(readFileSync(SCRIPT, "utf8")).toContain(`\nversion=${pkg.version}\n`);
+test("pins the version in package.json; the README's Install section downloads from the same release page", () => {
+  const script = readFileSync(SCRIPT, "utf8");
+  expect(script).toContain(`\nversion=${pkg.version}\n`);
+  const base = script.match(/SESSIONS_RELEASE_URL:-([^}]+)\}/)![1]!;
+  const install = readFileSync(join(REPO, "README.md"), "utf8").split("\n## Install\n")[1]!.split("\n## ")[0]!;
+  expect(install).toContain(`${base}/v$v/SHA256SUMS`);
+  expect(install).toContain(`v=${pkg.version} `);
+  expect(install).toContain(`${base}/v${pkg.version}/get-sessions`);
 });
 
 test("fetches this platform's archive, checks it against SHA256SUMS and installs scripts/sessions", async () => {
