@@ -137,7 +137,8 @@ async function release(): Promise<void> {
     } else if (name === "linux-arm64" && hostTarget === "linux-x64") {
       ran = ", not run (for that: apt-get install qemu-user-static libc6-arm64-cross)";
     }
-    const archive = Bun.spawnSync(["tar", "-czf", `${bin}.tar.gz`, bin], { cwd: RELEASE_DIR });
+    // COPYFILE_DISABLE: macOS tar would add AppleDouble ._ entries for extended attributes.
+    const archive = Bun.spawnSync(["tar", "-czf", `${bin}.tar.gz`, bin], { cwd: RELEASE_DIR, env: { ...process.env, COPYFILE_DISABLE: "1" } });
     if (archive.exitCode !== 0) fail(`tar ${bin}: ${archive.stderr.toString()}`);
     shipped.push(`${bin}.tar.gz`);
     const mb = (p: string) => (Bun.file(p).size / 1e6).toFixed(0);
