@@ -9,7 +9,13 @@ const argv = process.argv.slice(2);
 const version = typeof SESSIONS_VERSION === "string" ? SESSIONS_VERSION : "dev";
 
 if (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version") {
-  process.stdout.write(`${version}\n`);
+  if (argv.includes("--json")) {
+    // Only the JSON form imports anything: plain --version stays import-free.
+    const { buildInfo } = await import("./lib/build-info.ts");
+    process.stdout.write(`${JSON.stringify(buildInfo(version))}\n`);
+  } else {
+    process.stdout.write(`${version}\n`);
+  }
 } else {
   process.env.SESSIONS_VERSION ??= version;
   const { main } = await import("./main.ts");

@@ -334,7 +334,7 @@ describe("skill", () => {
   test("install writes <root>/.claude/skills/sessions/SKILL.md, refuses to overwrite a different file without --force", async () => {
     using root = tempRoot({ git: false });
     const path = join(root.path, ".claude", "skills", "sessions", "SKILL.md");
-    const text = (await sessions(["skill"])).stdout;
+    const text = (await sessions(["skill", "--root", root.path])).stdout;
     const first = await sessions(["skill", "install", "--json", "--root", root.path]);
     expect(first.json()).toEqual({ path, written: true });
     expect(readFileSync(path, "utf8")).toBe(text);
