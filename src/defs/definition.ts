@@ -38,7 +38,13 @@ export const problem = (out: Diagnostic[], level: Diagnostic["level"], file: str
 
 function loadYaml(source: Source, out: Diagnostic[]): YamlFile | null {
   const file = sourceLabel(source);
-  const text = readSource(source);
+  let text: string | null;
+  try {
+    text = readSource(source);
+  } catch (e) {
+    problem(out, "error", file, (e as Error).message);
+    return null;
+  }
   if (text === null) {
     problem(out, "error", file, "cannot read the file");
     return null;
@@ -68,7 +74,13 @@ export function loadStageSource(source: Source, dirName: string, out: Diagnostic
   const candidates = def.prompt ? [promptName, `${promptName}.md`, `prompts/${promptName}`, `prompts/${promptName}.md`] : ["prompt.md", "prompts/prompt.md"];
   for (const c of candidates) {
     const s = sibling(source, c);
-    const prompt = readSource(s);
+    let prompt: string | null;
+    try {
+      prompt = readSource(s);
+    } catch (e) {
+      problem(out, "error", sourceLabel(s), (e as Error).message);
+      return null;
+    }
     if (prompt === null) continue;
     lintPrompt(prompt, sourceLabel(s), out);
     return { name: dirName, def, prompt, source, file, yaml };

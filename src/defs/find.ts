@@ -17,14 +17,11 @@ export function sourceLabel(s: Source): string {
   return rel.startsWith("..") ? s.path : rel;
 }
 
+/** A definition's text, or null when it does not exist; a file too large, or not a regular file, is an error saying so. */
 export function readSource(s: Source): string | null {
   if (s.kind === "builtin") return library[s.path] ?? null;
-  try {
-    // Bounded and never blocking: a stage.yaml that is a FIFO or /dev/zero is refused, not read.
-    return readText(s.path, LIMITS.maxFileBytes);
-  } catch {
-    return null;
-  }
+  // Bounded and never blocking: a stage.yaml that is a FIFO or /dev/zero is refused, not read.
+  return readText(s.path, LIMITS.maxFileBytes);
 }
 
 /** A sibling of a definition file (prompt.md beside stage.yaml). */

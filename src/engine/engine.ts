@@ -14,12 +14,12 @@ import type { RunPaths } from "../store/paths.ts";
 import { endState, readState, writeState, type HistoryEntry, type SessionEnd, type State } from "../store/state.ts";
 import { cursorOf, type EngineError, type Host, type StageEnd, type StageRun } from "./host.ts";
 import { finalOutput, iterationOutputs } from "./inputs.ts";
-import { runIteration } from "./iteration.ts";
 import { judge } from "./judge.ts";
 import type { EngineLog } from "./log.ts";
 import { runParallel } from "./parallel.ts";
 import { runQueueCommand } from "./queue.ts";
-import { progressKey, replay, type Replay, type StageProgress } from "./replay.ts";
+import { recoverAttempts, runIteration } from "./iteration.ts";
+import { progressKey, replay, unfinished, type Replay, type StageProgress } from "./replay.ts";
 import { afterIteration, type Decision } from "./termination.ts";
 import { iterationView, stageRun } from "./view.ts";
 
@@ -53,6 +53,11 @@ export class Engine implements Host {
     this.log = opts.log;
     const events = opts.resume ? readEvents(this.paths.events) : { events: [], bad: [] };
     for (const b of events.bad) this.log.line(`events.jsonl line ${b.line} ignored (${b.torn ? "torn by a crash" : "not an event"})`);
+    // An agent that finished after its engine died did the work: it counts, and is not run again.
+    for (const e of recoverAttempts(this.plan, this.paths, unfinished(events.events))) {
+      this.log.line(`iteration ${e.cursor?.iteration} of ${e.cursor?.id} finished after its engine died: completed from its status.json`);
+      events.events.push(e);
+    }
     this.done = replay(events.events);
     const old = opts.resume ? readState(this.paths.state) : null;
     this.state = this.initialState(old?.ok ? old.state : null, opts.tmux);
@@ -85,7 +90,7 @@ export class Engine implements Host {
   /** A parallel provider's stage finished: a resume must not run it again. */
   markStageDone(key: string, iterations: number): void {
     const prior = this.done.stages.get(key);
-    this.done.stages.set(key, { completed: iterations, decisions: prior?.decisions ?? [], done: true });
+    this.done.stages.set(key, { completed: iterations, decisions: prior?.decisions ?? [], done: true, judged: prior?.judged ?? 0 });
   }
 
   /** Stop now: end the agent's process group and mark the session killed. */
@@ -105,14 +110,16 @@ export class Engine implements Host {
   /** A new session's state, or a resumed one's carried on: what it keeps (its start, its stages' times) and what this engine owns now. */
   private initialState(base: State | null, tmux: string | null): State {
     const at = now();
+    const lastDone = this.done.history.findLast((h) => h.decision !== "failed")?.iteration ?? 0;
     return {
       session: this.plan.session,
       type: this.plan.type,
       target: this.plan.target.name,
       started_at: base?.started_at ?? at,
       current_stage: base?.current_stage ?? 0,
-      iteration: base?.iteration ?? 0,
-      iteration_completed: base?.iteration_completed ?? 0,
+      iteration: Math.max(base?.iteration ?? 0, lastDone),
+      // From the events, not the old snapshot: a crash between the two leaves the snapshot behind.
+      iteration_completed: lastDone,
       iteration_started: base?.iteration_started ?? null,
       agent_output: null,
       stall_after: null,
@@ -237,6 +244,11 @@ export class Engine implements Host {
     if (n > 0) {
       const carried = afterIteration(t, n, decisions);
       if (carried.done && !carried.needsJudge) return this.endStage(sr, n, carried.reason);
+      // The engine died while the judge weighed this consensus: ask it again, not for another iteration.
+      if (carried.done && t.judge && prior?.judged !== n) {
+        const j = await judge(this, sr, t.judge, n);
+        if (j.status === "ok" && j.stop) return this.endStage(sr, n, carried.reason);
+      }
     }
     const stopped = (): StageEnd => ({ ok: false, error: this.signalError(sr, n), iterations: n });
     let judgeFailures = 0;

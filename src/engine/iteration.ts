@@ -1,15 +1,18 @@
 // Running one iteration: its attempts (a crashed attempt's files kept aside), retries, usage-limit
 // waits, and turning the agent's outcome into the history entry that events.jsonl records.
-import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { appendEvent, type SessionEvent } from "../store/events.ts";
 import { ensureDir, writeJsonAtomic } from "../store/fsx.ts";
+import { iterationDir, type RunPaths } from "../store/paths.ts";
 import type { ErrorKind, HistoryEntry } from "../store/state.ts";
 import { cursorOf, type EngineError, type Host, type StageRun } from "./host.ts";
-import type { ProviderPlan } from "../defs/plan.ts";
+import type { Plan, ProviderPlan } from "../defs/plan.ts";
 import type { TemplateValues } from "../defs/template.ts";
 import { agentEnv, runAgent, type AgentOutcome, type AgentRequest } from "./providers/index.ts";
 import { readAgentStatus, strings } from "./status.ts";
 import type { Decision } from "./termination.ts";
-import { iterationView } from "./view.ts";
+import { iterationView, stageDirOf } from "./view.ts";
 
 export type IterationResult = { kind: "ok"; decision: Decision; reason: string | null } | { kind: "failed"; error: EngineError } | { kind: "halt" };
 type Failure = { kind: ErrorKind; message: string; resetAt: string | null };
@@ -164,6 +167,45 @@ function historyEntry(sr: StageRun, n: number, startedAt: string, outcome: Agent
     items_completed: status.ok ? strings(status.status.work?.items_completed) : [],
   };
   return { entry, failure };
+}
+
+/**
+ * Attempts whose engine died while the agent ran (resume stops such agents before the new engine
+ * starts): one whose agent left a valid status.json is completed from it, as an iteration_complete
+ * event marked `recovered`; the others run again.
+ */
+export function recoverAttempts(plan: Plan, paths: RunPaths, starts: SessionEvent[]): SessionEvent[] {
+  const done: SessionEvent[] = [];
+  for (const start of starts) {
+    const c = start.cursor!;
+    const dir = iterationDir(stageDirOf(plan, paths, c.node, c.provider ?? null, c.id), c.iteration);
+    const status = readAgentStatus(join(dir, "status.json"));
+    if (!status.ok) continue;
+    let ended = Date.now();
+    try {
+      ended = statSync(join(dir, "status.json")).mtimeMs;
+    } catch {}
+    const entry: HistoryEntry = {
+      node: c.node,
+      stage: c.id,
+      provider: c.provider ?? null,
+      iteration: c.iteration,
+      decision: status.status.decision,
+      reason: status.status.reason ?? null,
+      summary: status.status.summary ?? null,
+      started_at: start.ts,
+      ended_at: new Date(ended).toISOString(),
+      duration_ms: Math.max(0, Math.round(ended - Date.parse(start.ts))),
+      exit_code: null,
+      error_kind: null,
+      cost_usd: null,
+      files_touched: strings(status.status.work?.files_touched),
+      items_completed: strings(status.status.work?.items_completed),
+      recovered: true,
+    };
+    done.push(appendEvent(paths.events, { type: "iteration_complete", session: plan.session, cursor: c, data: entry }));
+  }
+  return done;
 }
 
 /** A crashed attempt's files are kept beside the new attempt, never overwritten. */

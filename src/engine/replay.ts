@@ -13,6 +13,8 @@ export interface StageProgress {
   completed: number;
   decisions: Decision[];
   done: boolean;
+  /** The iteration after which the judge last gave a verdict (0: never). */
+  judged: number;
 }
 
 export interface Replay {
@@ -29,7 +31,7 @@ export function replay(events: SessionEvent[]): Replay {
   const r: Replay = { history: [], stages: new Map(), nodesDone: new Set() };
   const get = (k: string) => {
     let s = r.stages.get(k);
-    if (!s) r.stages.set(k, (s = { completed: 0, decisions: [], done: false }));
+    if (!s) r.stages.set(k, (s = { completed: 0, decisions: [], done: false, judged: 0 }));
     return s;
   };
   for (const e of events) {
@@ -45,6 +47,8 @@ export function replay(events: SessionEvent[]): Replay {
         s.completed = entry.iteration;
         s.decisions.push(entry.decision as Decision);
       }
+    } else if (e.type === "judge_complete" && e.cursor) {
+      get(progressKey(e.cursor.node, e.cursor.provider ?? null, e.cursor.id)).judged = e.cursor.iteration;
     } else if (e.type === "stage_complete" && e.cursor) {
       get(progressKey(e.cursor.node, e.cursor.provider ?? null, e.cursor.id)).done = true;
     } else if (e.type === "node_complete" && e.cursor && e.data.status === "complete") {
@@ -78,4 +82,15 @@ export function resumePoint(plan: Plan, done: Replay): ResumePoint {
     return { node: i, id: n.id, iteration: Number.isFinite(first) ? first : 0 };
   }
   return { node: plan.nodes.length, id: null, iteration: 0 };
+}
+
+/** Iterations that were started and never completed (an engine that died while its agent ran), oldest first. */
+export function unfinished(events: SessionEvent[]): SessionEvent[] {
+  const key = (e: SessionEvent) => (e.cursor ? `${progressKey(e.cursor.node, e.cursor.provider ?? null, e.cursor.id)}#${e.cursor.iteration}` : "");
+  const open = new Map<string, SessionEvent>();
+  for (const e of events) {
+    if (e.type === "iteration_start" && e.cursor) open.set(key(e), e);
+    else if (e.type === "iteration_complete") open.delete(key(e));
+  }
+  return [...open.values()];
 }

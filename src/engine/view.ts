@@ -49,6 +49,13 @@ export function providerStageRun(plan: Plan, paths: RunPaths, node: number, p: n
   return { node, stage: { ...stage, provider }, provider: { id: prov.id, plan: provider }, stageDir: join(pdir, stageDirName(s, stage.id)), progress: join(pdir, "progress.md"), cwd, index: s };
 }
 
+/** The directory of stage `id` of node `node` (as `provider` runs it, in a parallel block). */
+export function stageDirOf(plan: Plan, paths: RunPaths, node: number, provider: string | null, id: string): string {
+  const n = plan.nodes[node];
+  if (n?.kind !== "parallel") return join(paths.dir, stageDirName(node, id));
+  return join(providerDir(paths, node, n.id, provider ?? ""), stageDirName(n.stages.findIndex((s) => s.id === id), id));
+}
+
 /** What the first iteration of a new session will see (what --dry-run shows). */
 export function firstIteration(plan: Plan, paths: RunPaths): IterationView {
   const first = plan.nodes[0]!;

@@ -18,8 +18,24 @@ export function writeAtomic(path: string, data: string): void {
 
 export const writeJsonAtomic = (path: string, data: unknown) => writeAtomic(path, `${JSON.stringify(data, null, 2)}\n`);
 
+/** Append one line; after a torn last line (a crash mid-write) it starts on a line of its own, so it is not glued to the torn one. */
 export function appendLine(path: string, line: string): void {
-  appendFileSync(path, `${line}\n`);
+  appendFileSync(path, `${endsTorn(path) ? "\n" : ""}${line}\n`);
+}
+
+function endsTorn(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    const { size } = fstatSync(fd);
+    return size > 0 && readRange(fd, size - 1, 1)[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const MiB = 1 << 20;

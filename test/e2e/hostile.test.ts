@@ -1,6 +1,6 @@
 /** Files an agent leaves are read bounded: a status.json that is a FIFO, a device, a directory or huge fails its iteration, never the engine. */
 import { afterAll, expect, test } from "bun:test";
-import { statSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fakeStage, historyOf, privateTmux, runDir, sessions, tempRoot } from "../helpers.ts";
 
@@ -27,4 +27,23 @@ test.concurrent.each([
   const again = await sessions(["resume", name, "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
   again.expectExit(0);
   expect(historyOf(root.path, name).map((h) => h.decision)).toEqual(["failed", "stop"]);
+}, 30_000);
+
+test.concurrent.each([["fifo"], ["zero"]])("a stage.yaml that is a %p: lint, stages, start and doctor answer at once", async (how) => {
+  using root = tempRoot({ git: false });
+  const dir = join(root.path, ".claude/pipelines/stages/trap");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "stage.yaml");
+  if (how === "fifo") Bun.spawnSync(["mkfifo", file]);
+  else symlinkSync("/dev/zero", file);
+  writeFileSync(join(dir, "prompt.md"), "hi\n");
+  const lint = await sessions(["lint", "trap", "--root", root.path], { tmux: tmux.dir });
+  expect(lint.stdout + lint.stderr).toContain("stage.yaml is not a regular file");
+  lint.expectExit(2);
+  const start = await sessions(["start", "trap", "--root", root.path], { tmux: tmux.dir });
+  expect(start.stderr).toContain("stage.yaml is not a regular file");
+  start.expectExit(2);
+  (await sessions(["stages", "--json", "--root", root.path], { tmux: tmux.dir })).expectExit(0);
+  const doctor = await sessions(["doctor", "--json", "--root", root.path], { tmux: tmux.dir });
+  expect(doctor.json().checks.length).toBeGreaterThan(0);
 }, 30_000);

@@ -46,7 +46,7 @@ function readState(root: string, session: string): { status: string; pid: number
   return JSON.parse(readFileSync(p, "utf8"));
 }
 
-const SEEDS = [11, 23, 42];
+const SEEDS = [11, 23, 42, 7, 99];
 
 test.each(SEEDS)("seed %i: invariants hold through random start / kill -9 / resume / cleanup", async (seed) => {
   const rand = prng(seed);
@@ -107,6 +107,16 @@ test.each(SEEDS)("seed %i: invariants hold through random start / kill -9 / resu
     });
   const completed = events.filter((e) => e.type === "iteration_complete" && e.data.decision !== "failed").map((e) => e.data.iteration);
   expect({ completed, log }).toEqual({ completed: [1, 2, 3, 4, 5, 6], log });
+  // Engine-only kills leave agents running: each iteration's work (a valid status.json) was still done exactly once.
+  const iterations = join(runDir(root.path, s), `stage-00-${s}`, "iterations");
+  const worked = readdirSync(iterations).filter((d) => {
+    try {
+      return ["continue", "stop"].includes(JSON.parse(readFileSync(join(iterations, d, "status.json"), "utf8")).decision);
+    } catch {
+      return false;
+    }
+  });
+  expect({ worked: worked.map((d) => Number(d.slice(0, 3))).sort(), log }).toEqual({ worked: [1, 2, 3, 4, 5, 6], log });
   expect(readState(root.path, s)?.status).toBe("complete");
   expect(existsSync(lockPath)).toBe(false);
 }, 120_000);

@@ -97,3 +97,35 @@ describe("the judge", () => {
     expect(readFileSync(join(runPaths(root.path, "jj").dir, "stage-00-jj/iterations/001/judge.json"), "utf8")).toContain('"stop": true');
   });
 });
+
+describe("after a crash", () => {
+  test("an engine that died while the judge ran: resume asks the judge again, it runs no extra iteration", async () => {
+    using root = tempRoot({ git: false });
+    const judge = join(root.path, "judge.sh");
+    writeFileSync(judge, `#!/bin/sh\npath=$(sed -n 's/^Write your verdict as JSON to the file \\(.*\\), and nothing else.*/\\1/p')\nprintf '{"stop": true}' > "$path"\n`, { mode: 0o755 });
+    stage(root.path, "jc", ["continue", "stop"], `type: judgment\nmax: 5\nconsensus: 1\njudge: { provider: command, command: ${judge} }`);
+    await run(root.path, "jc");
+    // Cut the log right after the judge started, as a SIGKILL of the engine would have left it.
+    const file = runPaths(root.path, "jc").events;
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    writeFileSync(file, `${lines.slice(0, lines.findIndex((l) => JSON.parse(l).type === "judge_start") + 1).join("\n")}\n`);
+    const again = await run(root.path, "jc", "jc", true);
+    const types = again.events.map((e) => e.type);
+    expect([again.state.status, types.filter((t) => t === "iteration_start").length, types.filter((t) => t === "judge_start").length]).toEqual(["complete", 2, 2]);
+  });
+
+  test("an attempt whose agent finished after its engine died is completed from its status.json, not run again", async () => {
+    using root = tempRoot({ git: false });
+    stage(root.path, "rc", ["continue", "continue", "stop"], "type: fixed\nmax: 5");
+    await run(root.path, "rc");
+    // Drop iteration 2's completion and everything after: its status.json is on disk, valid.
+    const file = runPaths(root.path, "rc").events;
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    const cut = lines.findIndex((l) => JSON.parse(l).type === "iteration_complete" && JSON.parse(l).cursor.iteration === 2);
+    writeFileSync(file, `${lines.slice(0, cut).join("\n")}\n`);
+    const again = await run(root.path, "rc", "rc", true);
+    const starts = again.events.filter((e) => e.type === "iteration_start").map((e) => e.cursor?.iteration);
+    expect([again.state.status, again.state.iteration_completed, starts]).toEqual(["complete", 3, [1, 2, 3]]);
+    expect(again.history.map((h) => [h.iteration, h.decision, h.recovered ?? false])).toEqual([[1, "continue", false], [2, "continue", true], [3, "stop", false]]);
+  });
+});

@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readText, readTextTail } from "../../../src/store/fsx.ts";
+import { appendLine, readText, readTextTail } from "../../../src/store/fsx.ts";
 import { tempRoot } from "../../helpers.ts";
 
 test("a file over the cap is refused with its size, never read whole", () => {
@@ -34,4 +34,13 @@ test("a missing file is null; the tail of a file is whole lines", () => {
   writeFileSync(f, "first line\nsecond line\nthird\n");
   expect(readTextTail(f, 10)).toBe("third\n");
   expect(readTextTail(f, 1000)).toBe("first line\nsecond line\nthird\n");
+});
+
+test("a line appended after a torn last line starts a line of its own", () => {
+  using root = tempRoot({ git: false });
+  const f = join(root.path, "events.jsonl");
+  writeFileSync(f, '{"a":1}\n{"torn":');
+  appendLine(f, '{"b":2}');
+  appendLine(f, '{"c":3}');
+  expect(readText(f)).toBe('{"a":1}\n{"torn":\n{"b":2}\n{"c":3}\n');
 });
