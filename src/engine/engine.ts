@@ -6,6 +6,8 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import type { Plan } from "../defs/plan.ts";
 import { nodeMax } from "../defs/plan.ts";
+import { createSessionCgroup } from "../lib/cgroup.ts";
+import { rootTag } from "../lib/names.ts";
 import { pidStart, sleep } from "../lib/proc.ts";
 import { readControl } from "../store/control.ts";
 import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
@@ -17,11 +19,11 @@ import { finalOutput, iterationOutputs } from "./inputs.ts";
 import { judge } from "./judge.ts";
 import type { EngineLog } from "./log.ts";
 import { runParallel } from "./parallel.ts";
-import { runQueueCommand } from "./queue.ts";
+import { checkQueue } from "./queue.ts";
 import { recoverAttempts, runIteration } from "./iteration.ts";
 import { progressKey, replay, unfinished, type Replay, type StageProgress } from "./replay.ts";
 import { afterIteration, type Decision } from "./termination.ts";
-import { iterationView, stageRun } from "./view.ts";
+import { stageRun } from "./view.ts";
 
 const now = () => new Date().toISOString();
 
@@ -131,6 +133,7 @@ export class Engine implements Host {
       updated_at: at,
       completed_at: null,
       agent_pgids: [],
+      cgroup: createSessionCgroup(`${rootTag(this.plan.root)}-${this.plan.session}`),
       pause_requested: false,
       waiting_until: null,
       waiting_reason: null,
@@ -257,7 +260,7 @@ export class Engine implements Host {
       await this.holdIfPaused();
       if (this.halted()) return stopped();
       if (t.type === "queue") {
-        const q = await runQueueCommand(t.command ?? [], iterationView(this, sr, n + 1).vars, sr.cwd, this.abort.signal);
+        const q = await checkQueue(this, sr, n + 1);
         this.event("queue_check", cursorOf(sr, n), { items: q.items, ok: q.ok, error: q.error });
         if (!q.ok) return { ok: false, error: { message: `queue command failed: ${q.error}`, kind: "queue", stage: stage.id, iteration: n }, iterations: n };
         if (q.items === 0) return this.endStage(sr, n, "queue is empty");

@@ -2,6 +2,7 @@
 // waits, and turning the agent's outcome into the history entry that events.jsonl records.
 import { existsSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { childCgroup, killCgroup } from "../lib/cgroup.ts";
 import { appendEvent, type SessionEvent } from "../store/events.ts";
 import { ensureDir, writeJsonAtomic } from "../store/fsx.ts";
 import { iterationDir, type RunPaths } from "../store/paths.ts";
@@ -126,9 +127,11 @@ async function attempt(h: Host, sr: StageRun, n: number): Promise<AttemptResult>
 export async function runRecorded(h: Host, sr: StageRun, plan: ProviderPlan, vars: TemplateValues, req: Omit<AgentRequest, "onStart" | "abort">): Promise<AgentOutcome> {
   const s = h.state;
   let pgid = 0;
+  const cgroup = childCgroup(s.cgroup ?? null);
   try {
     return await runAgent(plan, vars, {
       ...req,
+      cgroup,
       abort: h.abortSignal(sr),
       onStart: (g) => {
         pgid = g;
@@ -137,6 +140,9 @@ export async function runRecorded(h: Host, sr: StageRun, plan: ProviderPlan, var
       },
     });
   } finally {
+    // What escaped the process group (a setsid daemon, a cleared environment) is still in the cgroup.
+    const escaped = await killCgroup(cgroup);
+    if (escaped) h.log.line(`${h.label(sr)}: ended ${escaped} process(es) left behind by ${plan.name}`);
     s.agent_pgids = s.agent_pgids.filter((g) => g !== pgid);
   }
 }

@@ -3,8 +3,9 @@ import { readPlan, type Plan } from "../defs/plan.ts";
 import { errorMessage, failed, notFound } from "../lib/errors.ts";
 import { acquireLock, releaseLock, transferLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
-import type { State } from "../store/state.ts";
+import { readState, type State } from "../store/state.ts";
 import { Engine } from "./engine.ts";
+import { killCgroup } from "../lib/cgroup.ts";
 import { EngineLog } from "./log.ts";
 import { announce } from "./notify.ts";
 
@@ -41,6 +42,9 @@ export async function runSession(o: RunOptions): Promise<State> {
     if (o.handoff || o.lockHeld) releaseLock(paths.lock);
     throw e;
   }
+  // What a dead engine's agents left running (however detached) ends before this one starts.
+  const previous = readState(paths.state);
+  if (previous.ok) await killCgroup(previous.state.cgroup);
   let engine: Engine | null = null;
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -60,6 +64,8 @@ export async function runSession(o: RunOptions): Promise<State> {
     throw failed(`engine error: ${errorMessage(e)}`, { hint: `see ${paths.log}` });
   } finally {
     for (const s of signals) process.off(s, onSignal);
+    // Anything an agent left running, however it detached, ends with its session.
+    await killCgroup(engine?.state.cgroup ?? null);
     releaseLock(paths.lock);
   }
   // After the lock is gone: a slow notifier must not hold the session.

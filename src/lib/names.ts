@@ -20,3 +20,6 @@ export function defaultSessionName(target: string): string {
   const base = target.split("/").pop()!.replace(/\.ya?ml$/, "");
   return base.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64) || "session";
 }
+
+/** A short, stable tag of a project root, to tell two projects' same-named sessions apart in machine-wide names. */
+export const rootTag = (root: string) => Bun.hash(root).toString(36).slice(0, 8);

@@ -75,6 +75,8 @@ export const StateSchema = v.looseObject({
   /** The current iteration's output file, whose mtime tells whether the agent is silent. */
   agent_output: v.nullish(v.string(), null),
   stall_after: v.nullish(v.number(), null),
+  /** The session's cgroup (v2), where the kernel allows one: every process its agents started, however detached. */
+  cgroup: v.nullish(v.string(), null),
   pause_requested: v.optional(v.boolean(), false),
   waiting_until: v.nullish(v.string(), null),
   waiting_reason: v.nullish(v.string(), null),

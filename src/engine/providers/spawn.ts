@@ -1,4 +1,5 @@
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
+import { inCgroup } from "../../lib/cgroup.ts";
 import { groupAlive, killGroup, waitFor } from "../../lib/proc.ts";
 import { readAgentStatus } from "../status.ts";
 
@@ -30,6 +31,8 @@ export interface SpawnRequest {
   abort?: AbortSignal;
   /** After a valid status.json appears, how long the agent may linger before it is ended. */
   lingerMs?: number;
+  /** A cgroup the agent joins before it starts (every descendant stays in it), or none. */
+  cgroup?: string | null;
 }
 
 export interface SpawnResult {
@@ -79,7 +82,7 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
 
   let proc: ReturnType<typeof Bun.spawn>;
   try {
-    proc = Bun.spawn(req.argv, {
+    proc = Bun.spawn(inCgroup(req.cgroup ?? null, req.argv), {
       cwd: req.cwd,
       env: req.env,
       stdin: new Blob([req.prompt]),
