@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { Exit } from "../lib/errors.ts";
-import { c, emit, log } from "../lib/output.ts";
+import { c, emit, errOut, log } from "../lib/output.ts";
 import { fix, problems, scan, type Reconcile } from "../sessions/reconcile.ts";
 import { resolveRoot } from "../store/paths.ts";
 import { jsonArg, rootArg } from "./_args.ts";
@@ -22,7 +22,7 @@ export default defineCommand({
     if (count) {
       let go = !!args.yes;
       if (!go && canAsk(args.json)) {
-        process.stderr.write(`${human(report)}\n`);
+        errOut(human(report));
         go = await confirm(`Fix ${count === 1 ? "this" : `these ${count}`}?`);
       }
       if (go) report = await fix(root, report, { worktrees: withWorktrees });

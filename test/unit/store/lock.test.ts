@@ -28,8 +28,8 @@ describe("lock", () => {
 
   test("an exited, unreaped process is stale because it exited, not because its pid was reused", async () => {
     using root = tempRoot({ git: false });
-    // `sleep` never reaps the `true` its shell started: that child stays a zombie while sleep runs.
-    const p = Bun.spawn(["sh", "-c", "true & echo $!; exec sleep 30"], { stdout: "pipe" });
+    // The child exits after its shell became `sleep`, which never reaps it: a zombie while sleep runs.
+    const p = Bun.spawn(["sh", "-c", "sleep 0.2 & echo $!; exec sleep 30"], { stdout: "pipe" });
     try {
       const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
       const zombie = Number(new TextDecoder().decode((await reader.read()).value).trim());
