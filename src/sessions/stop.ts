@@ -71,27 +71,34 @@ function ownTmux(root: string, session: string, all: TmuxSession[]): string | nu
 const HANDOFF_MS = 12_000;
 
 /**
- * The holder of a live lock that is not the state's running engine: a `start`, `resume` or
- * `cleanup` in the middle of its work. Signalling it would stop the wrong process, and the engine
- * it is about to hand over to would run on.
+ * A live lock whose holder is not (yet) the running engine the state names: a `start`, `resume` or
+ * `cleanup` at work, or an engine that took the lock over and has not written its first state.
+ * Signalling a `start` would stop the wrong process, and the engine it hands over to would run on.
  */
-function transientHolder(root: string, session: string): Lock | null {
+function pendingHandoff(root: string, session: string): Lock | null {
   const paths = runPaths(root, session);
   const l = readLock(paths.lock);
   if (l.state !== "live") return null;
+  if (l.lock.holder !== "engine") return l.lock;
   const s = readState(paths.state);
-  return s.ok && s.state.pid === l.lock.pid && RUNNING.has(s.state.status) ? null : l.lock;
+  if (!s.ok) return s.missing ? l.lock : null;
+  return s.state.pid === l.lock.pid ? null : l.lock;
 }
 
-/** Wait until whoever holds the lock has handed it to the engine or let it go. */
+/**
+ * Wait until whoever holds the lock has handed it to the engine or let it go. A start or resume
+ * that never hands over is not signalled (it is not the engine): that is said instead.
+ */
 async function awaitHandoff(root: string, session: string, onWait: (msg: string) => void): Promise<void> {
-  const first = transientHolder(root, session);
+  const first = pendingHandoff(root, session);
   if (!first) return;
-  onWait(`session ${session} is being started or resumed (pid ${first.pid} holds the lock): waiting for its engine`);
-  if (await waitFor(() => !transientHolder(root, session), HANDOFF_MS, 20)) return;
-  const now = transientHolder(root, session);
-  throw conflict(`session ${session} is held by pid ${now?.pid ?? first.pid}, which did not hand it to an engine within ${HANDOFF_MS / 1000} s`, {
-    hint: `try again; if pid ${now?.pid ?? first.pid} hangs, end it, then 'sessions kill ${session}'`,
+  const who = first.holder === "engine" ? "its engine is starting" : `'sessions ${first.holder}' holds the lock`;
+  onWait(`session ${session}: ${who} (pid ${first.pid}): waiting for its engine`);
+  if (await waitFor(() => !pendingHandoff(root, session), HANDOFF_MS, 20)) return;
+  const now = pendingHandoff(root, session);
+  if (!now || now.holder === "engine") return;
+  throw conflict(`session ${session} is held by 'sessions ${now.holder}' (pid ${now.pid}), which did not hand it to an engine within ${HANDOFF_MS / 1000} s`, {
+    hint: `try again; if pid ${now.pid} hangs, end it, then 'sessions kill ${session}'`,
   });
 }
 
@@ -106,6 +113,8 @@ export async function planStop(root: string, session: string, o: { tmux?: TmuxSe
   const s = ev.state;
   let engine: StopPlan["engine"] = null;
   if (s && RUNNING.has(s.status) && s.pid && isSameProcess(s.pid, s.pid_start)) engine = { pid: s.pid, start: s.pid_start ?? null };
+  // An engine whose state cannot be read is still known by its lock.
+  else if (!s && lock.state === "live" && lock.lock.holder === "engine") engine = { pid: lock.lock.pid, start: lock.lock.pid_start ?? null };
   return {
     session,
     status: ev.status,
