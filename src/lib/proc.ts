@@ -100,6 +100,15 @@ export function groupMembers(pgid: number): number[] | null {
   return members;
 }
 
+/** Whether a process's environment holds `entry` (`NAME=value`); false when it cannot be read. */
+export function hasEnv(pid: number, entry: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(entry);
+  } catch {
+    return false;
+  }
+}
+
 /** Whether any process of the group still runs (zombies do not count). */
 export function groupAlive(pgid: number): boolean {
   try {

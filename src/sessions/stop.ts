@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { conflict } from "../lib/errors.ts";
-import { groupAlive, groupMembers, isSameProcess, stopGroup, waitFor } from "../lib/proc.ts";
+import { groupAlive, groupMembers, hasEnv, isSameProcess, stopGroup, waitFor } from "../lib/proc.ts";
 import { tmuxName } from "../lib/names.ts";
 import { lockOf, readLock, removable, removeStale, type Lock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
@@ -47,17 +47,10 @@ export function liveAgentGroups(state: State | null): number[] {
   if (!state) return [];
   const all = new Set([...(state.agent_pgids ?? []), ...(state.agent_pgid ? [state.agent_pgid] : [])]);
   const marker = `PIPELINE_SESSION=${state.session}`;
-  const ours = (pid: number) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(marker);
-    } catch {
-      return false;
-    }
-  };
   return [...all].filter((pgid) => {
     if (!groupAlive(pgid)) return false;
     const members = groupMembers(pgid);
-    return members === null || members.some(ours); // no /proc (macOS): the recorded group is all there is to go by
+    return members === null || members.some((pid) => hasEnv(pid, marker)); // no /proc (macOS): the recorded group is all there is to go by
   });
 }
 
