@@ -2,7 +2,7 @@ import type { ArgsDef, CommandDef } from "citty";
 import { renderUsage, runCommand } from "citty";
 import { commands, visibleCommands, type CommandName } from "./commands/index.ts";
 import { Exit, SessionsError, usage } from "./lib/errors.ts";
-import { c, json, log, out } from "./lib/output.ts";
+import { c, errOut, json, log, out } from "./lib/output.ts";
 
 const HELP_FLAGS = new Set(["--help", "-h"]);
 
@@ -142,8 +142,8 @@ function report(e: unknown, asJson: boolean): number {
   }
   if (asJson) json({ error: err.toJSON() });
   else {
-    process.stderr.write(`${c.red("error")} ${err.display}\n`);
-    if (err.hint) process.stderr.write(`  ${c.dim(err.hint)}\n`);
+    errOut(`${c.red("error")} ${err.display}`);
+    if (err.hint) errOut(`  ${c.dim(err.hint)}`);
   }
   return err.exit;
 }

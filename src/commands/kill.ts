@@ -20,7 +20,8 @@ export default defineCommand({
     const root = resolveRoot(args.root);
     if (args.all === !!args.session) throw usage(args.all ? "give a session name or --all, not both" : "which session? give its name, or --all");
     const names = args.all ? runningSessions(root) : [checkSessionName(args.session!)];
-    const plans = names.map((n) => planStop(root, n));
+    const plans: StopPlan[] = [];
+    for (const n of names) plans.push(await planStop(root, n, { onWait: log.info }));
     const todo = plans.filter((p) => !nothingToStop(p));
 
     if (todo.length && !args.yes) {
@@ -47,7 +48,7 @@ function describe(p: StopPlan): string {
     p.agents.length ? `agent group ${p.agents.join(", ")}` : "",
     p.engine ? `engine pid ${p.engine.pid}` : "",
     p.tmux ? `tmux ${p.tmux}` : "",
-    p.lock ? "stale lock" : "",
+    p.lock ? `lock to remove (${p.lock})` : "",
   ].filter(Boolean);
   return `  ${p.session} (${p.status})${parts.length ? `: ${parts.join(", ")}` : ": mark it killed"}`;
 }

@@ -111,7 +111,8 @@ function report(schema: v.GenericSchema, y: YamlFile, issue: Issue, base: (strin
   let message: string;
   if (issue.input === undefined && issue.expected) message = "missing required field";
   else if (issue.kind === "schema" && issue.message.startsWith("Invalid type:")) {
-    message = `expected ${typeName(issue.expected)}, got ${issue.input === null ? "nothing" : issue.received}`;
+    // Text is named, not echoed: a file that is no definition at all (start ../../etc/passwd) stays unprinted.
+    message = `expected ${typeName(issue.expected)}, got ${issue.input === null ? "nothing" : typeof issue.input === "string" ? "text" : issue.received}`;
   } else if (issue.type === "picklist") message = `${issue.message} (got ${issue.received})`;
   else message = issue.message;
   out.push({ level: "error", file: y.file, line: lineOf(y, path, true), field: fieldOf(path) || undefined, message });

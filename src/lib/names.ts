@@ -15,6 +15,11 @@ export function checkSessionName(name: string): string {
 
 export const tmuxName = (session: string) => `pipeline-${session}`;
 
+/** A run kept by `start --force`: `{session}.{YYYYMMDDTHHMMSS}`, with `-N` when that second is taken. */
+export const ARCHIVED_RUN = /^[a-z0-9][a-z0-9-]{0,63}\.\d{8}T\d{6}(-\d+)?$/;
+export const archiveName = (session: string, at: Date, n: number) =>
+  `${session}.${at.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}${n ? `-${n}` : ""}`;
+
 /** Session name derived from a target: a definition name or a file's base name. */
 export function defaultSessionName(target: string): string {
   const base = target.split("/").pop()!.replace(/\.ya?ml$/, "");

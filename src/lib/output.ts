@@ -4,14 +4,43 @@ const useColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!proce
 const errColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!process.stderr.isTTY;
 const quiet = !!process.env.SESSIONS_QUIET;
 
+/** The colour codes this module paints with: the only escape sequences human output may carry, and only on a terminal. */
+const OWN_SGR = /(\x1b\[(?:0|1|2|3[1-6])m)/;
+/** C0 controls but tab and newline, DEL, C1 controls (some terminals take U+009B as CSI); CRLF is a newline. */
+const CONTROL = /\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+const shown = (ch: string) => {
+  if (ch === "\r\n") return "\n";
+  const n = ch.charCodeAt(0);
+  return n < 0x20 ? `^${String.fromCharCode(n + 64)}` : n === 0x7f ? "^?" : `\\u${n.toString(16).padStart(4, "0")}`;
+};
+
+/**
+ * Text for a person's terminal. Agent output, state files, definitions and error messages may hold
+ * escape sequences (OSC 52 clipboard writes, title changes, cursor moves): every control character
+ * is shown as `^X` instead (C1 as `\u009b`), except our own colours when `colors` is on. Every
+ * human view reaches the terminal through here; --json output is JSON-escaped and stays exact.
+ */
+export function safe(text: string, colors = useColor): string {
+  if (!colors) return text.replace(CONTROL, shown);
+  return text
+    .split(OWN_SGR)
+    .map((part, i) => (i % 2 ? part : part.replace(CONTROL, shown)))
+    .join("");
+}
+
+/** A human message on stderr (errors, reports shown before a question), neutralized like stdout. */
+export function errOut(text: string): void {
+  process.stderr.write(`${safe(text, errColor)}\n`);
+}
+
 /**
  * Logs go to stderr so that stdout carries only data (one JSON document under --json). Plain lines
  * here; consola (and its start-up cost) loads only for prompts, which few commands need.
  */
 export const log = {
-  info: (msg: string) => quiet || process.stderr.write(`${errColor ? "\x1b[36mℹ\x1b[0m" : "ℹ"} ${msg}\n`),
-  warn: (msg: string) => process.stderr.write(`${errColor ? "\x1b[33mwarning\x1b[0m" : "warning"} ${msg}\n`),
-  error: (msg: string | undefined) => process.stderr.write(`${errColor ? "\x1b[31merror\x1b[0m" : "error"} ${msg ?? ""}\n`),
+  info: (msg: string) => quiet || process.stderr.write(`${errColor ? "\x1b[36mℹ\x1b[0m" : "ℹ"} ${safe(msg, errColor)}\n`),
+  warn: (msg: string) => process.stderr.write(`${errColor ? "\x1b[33mwarning\x1b[0m" : "warning"} ${safe(msg, errColor)}\n`),
+  error: (msg: string | undefined) => process.stderr.write(`${errColor ? "\x1b[31merror\x1b[0m" : "error"} ${safe(msg ?? "", errColor)}\n`),
   /** A consola prompt on stderr; Ctrl-C gives a symbol, not the default answer. */
   async prompt(...args: Parameters<ConsolaInstance["prompt"]>) {
     const { createConsola } = await import("consola");
@@ -33,7 +62,8 @@ export const c = {
 export const stdoutIsTTY = () => !!process.stdout.isTTY;
 
 export function out(text = ""): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  const t = safe(text);
+  process.stdout.write(t.endsWith("\n") ? t : `${t}\n`);
 }
 
 export function json(data: unknown): void {

@@ -43,12 +43,30 @@ export function pidStart(pid: number): string | null {
   return r.exitCode === 0 && out ? out : null;
 }
 
-/** Alive and the same process that was recorded (not a reused pid). */
-export function isSameProcess(pid: number | null | undefined, start: string | null | undefined): boolean {
-  if (!pid || !isAlive(pid)) return false;
-  if (!start) return true;
+/**
+ * What became of a process recorded with its start time: it still runs (`same`), exited but is not
+ * reaped yet (`exited`), is gone, or its pid now belongs to another process (`reused`). Without a
+ * recorded start time a live pid cannot be told from a reused one (`unverified`).
+ */
+export type ProcessCheck = "same" | "exited" | "gone" | "reused" | "unverified";
+
+export function checkProcess(pid: number | null | undefined, start: string | null | undefined): ProcessCheck {
+  if (!pid || pid <= 0) return "gone";
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return "gone";
+  }
+  if (isZombie(procStat(pid))) return "exited";
+  if (!start) return "unverified";
   const now = pidStart(pid);
-  return now === null || now === start;
+  return now === null || now === start ? "same" : "reused";
+}
+
+/** Alive and the same process that was recorded (not a reused pid); with no start time recorded, alive. */
+export function isSameProcess(pid: number | null | undefined, start: string | null | undefined): boolean {
+  const c = checkProcess(pid, start);
+  return c === "same" || c === "unverified";
 }
 
 /** Signal a whole process group; false when it no longer exists. */
@@ -62,9 +80,36 @@ export function killGroup(pgid: number, signal: NodeJS.Signals = "SIGTERM"): boo
 }
 
 /**
- * Whether any process of the group still runs. Zombies do not count: where PID 1 reaps lazily
- * (containers), a killed child lingers as a zombie that kill(-pgid, 0) still reports.
+ * The processes of a group that still run, from one scan of /proc; null where there is no /proc
+ * (macOS). Zombies do not count: where PID 1 reaps lazily (containers), a killed child lingers as a
+ * zombie that kill(-pgid, 0) still reports.
  */
+export function groupMembers(pgid: number): number[] | null {
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc");
+  } catch {
+    return null;
+  }
+  const members: number[] = [];
+  for (const pid of pids) {
+    if (pid.charCodeAt(0) > 57) continue;
+    const fields = procStat(Number(pid));
+    if (fields && Number(fields[2]) === pgid && !isZombie(fields)) members.push(Number(pid));
+  }
+  return members;
+}
+
+/** Whether a process's environment holds `entry` (`NAME=value`); false when it cannot be read. */
+export function hasEnv(pid: number, entry: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(entry);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether any process of the group still runs (zombies do not count). */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -72,18 +117,8 @@ export function groupAlive(pgid: number): boolean {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
   if (process.platform !== "linux") return true;
-  let pids: string[];
-  try {
-    pids = readdirSync("/proc");
-  } catch {
-    return true;
-  }
-  for (const pid of pids) {
-    if (pid.charCodeAt(0) > 57) continue;
-    const fields = procStat(Number(pid));
-    if (fields && Number(fields[2]) === pgid && !isZombie(fields)) return true;
-  }
-  return false;
+  const members = groupMembers(pgid);
+  return members === null || members.length > 0;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -99,11 +134,16 @@ export async function waitFor<T>(check: () => T | Promise<T>, ms: number, every 
   }
 }
 
-/** TERM the group, then KILL it if it is still there after `graceMs`. */
+/**
+ * The one way a process group is stopped: SIGTERM, up to `graceMs` for it to end, then SIGKILL and
+ * up to a second more for the kernel to take it down. False when the group did not exist.
+ */
 export async function stopGroup(pgid: number, graceMs = 3000): Promise<boolean> {
-  if (!killGroup(pgid, "SIGTERM")) return false;
-  const gone = await waitFor(() => !groupAlive(pgid), graceMs, 20);
-  if (!gone) killGroup(pgid, "SIGKILL");
+  if (!groupAlive(pgid) || !killGroup(pgid, "SIGTERM")) return false;
+  if (!(await waitFor(() => !groupAlive(pgid), graceMs, 20))) {
+    killGroup(pgid, "SIGKILL");
+    await waitFor(() => !groupAlive(pgid), 1000, 20);
+  }
   return true;
 }
 

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { notFound } from "../lib/errors.ts";
-import { tmuxName } from "../lib/names.ts";
+import { ARCHIVED_RUN, SESSION_NAME, tmuxName } from "../lib/names.ts";
 import { isSameProcess } from "../lib/proc.ts";
 import { readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
@@ -25,7 +25,11 @@ export interface Evidence {
 
 const RUNNING = new Set(["running", "paused"]);
 
-/** The displayed status from independent evidence: the state file, the engine's pid + start time, the lock. */
+/**
+ * The displayed status from independent evidence: the state file, the engine's pid + start time, the
+ * lock. Only what this host can check counts: a lock that cannot be verified (another host, no start
+ * time) makes nothing alive by itself.
+ */
 export function judge(session: string, read: ReturnType<typeof readState>, lock: LockView, tmux: boolean, now = Date.now()): Evidence {
   if (!read.ok) {
     return { session, state: null, problem: read.why, status: "unreadable", alive: lock.state === "live", tmux, lock, stalled: false };
@@ -60,7 +64,7 @@ export function sessionNames(root: string, all = false): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => (all ? /^[a-z0-9][a-z0-9-]{0,63}(\.\d{8}T\d{6})?$/ : /^[a-z0-9][a-z0-9-]{0,63}$/).test(n));
+  return names.filter((n) => SESSION_NAME.test(n) || (all && ARCHIVED_RUN.test(n)));
 }
 
 export function requireSession(root: string, session: string): void {
@@ -100,8 +104,16 @@ export function inspect(root: string, session: string) {
     tmux: ev.tmux,
     stalled: ev.stalled,
     lock:
-      ev.lock.state === "live" || ev.lock.state === "stale"
-        ? { pid: ev.lock.lock.pid, host: ev.lock.lock.host, started_at: ev.lock.lock.started_at, stale: ev.lock.state === "stale" }
+      "lock" in ev.lock
+        ? {
+            pid: ev.lock.lock.pid,
+            host: ev.lock.lock.host,
+            started_at: ev.lock.lock.started_at,
+            holder: ev.lock.lock.holder,
+            stale: ev.lock.state === "stale",
+            unverifiable: ev.lock.state === "unverifiable",
+            why: "why" in ev.lock ? ev.lock.why : null,
+          }
         : null,
     last: lastEntry
       ? { iteration: lastEntry.iteration, stage: lastEntry.stage, decision: lastEntry.decision, reason: lastEntry.reason, summary: lastEntry.summary }

@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import type { Plan } from "../defs/plan.ts";
 import { runSession } from "../engine/run.ts";
 import { failed } from "../lib/errors.ts";
@@ -48,6 +48,8 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
     return { session: o.session, tmux: null, pid: process.pid, run_dir: paths.dir, state };
   }
   const name = tmuxName(o.session);
+  const before = readState(paths.state);
+  const oldPid = before.ok ? before.state.pid : null;
   const r = newSession({
     name,
     cwd: o.root,
@@ -60,13 +62,15 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
     abandon(o, paths.dir);
     throw failed(`tmux could not create session ${name}: ${r.stderr || `exit ${r.code}`}`, { hint: "run 'sessions doctor'" });
   }
-  // Confirmed when the engine holds the lock and its state says running with its pid.
+  // Confirmed when the engine holds the lock and its state says running with its pid, or when a new
+  // engine's state says it already ended (a kill that waited for this handoff can be that quick).
   const confirmed = await waitFor(
     () => {
-      const l = readLock(paths.lock);
-      if (l.state !== "live" || l.lock.pid === process.pid) return null;
       const s = readState(paths.state);
-      return s.ok && s.state.pid === l.lock.pid ? { pid: l.lock.pid, state: s.state } : null;
+      if (!s.ok || !s.state.pid || s.state.pid === process.pid || s.state.pid === oldPid) return null;
+      const l = readLock(paths.lock);
+      if (l.state === "live" && l.lock.pid === s.state.pid) return { pid: s.state.pid, state: s.state };
+      return ["running", "paused"].includes(s.state.status) ? null : { pid: s.state.pid, state: s.state };
     },
     10_000,
     5,
@@ -83,8 +87,10 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
 }
 
 function abandon(o: LaunchOptions, dir: string): void {
-  releaseLock(runPaths(o.root, o.session).lock);
-  if (o.freshRunDir) rmSync(dir, { recursive: true, force: true });
+  const paths = runPaths(o.root, o.session);
+  releaseLock(paths.lock);
+  // An engine that wrote events ran: its run directory is a session's, not debris.
+  if (o.freshRunDir && !existsSync(paths.events)) rmSync(dir, { recursive: true, force: true });
 }
 
 export { acquireLock, requireTmux };

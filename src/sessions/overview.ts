@@ -1,5 +1,5 @@
 import { readdirSync, statSync } from "node:fs";
-import { checkSessionName, tmuxName } from "../lib/names.ts";
+import { ARCHIVED_RUN, checkSessionName, tmuxName } from "../lib/names.ts";
 import { readLock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { currentStage, readState, type DisplayStatus } from "../store/state.ts";
@@ -134,6 +134,7 @@ function healthNote(ev: Evidence, archived: boolean): string {
   // A crashed engine leaves its lock behind; resume takes it over, so only other stale locks are news.
   if (ev.lock.state === "stale" && ev.status !== "crashed") notes.push(`stale lock (pid ${ev.lock.lock.pid}): 'sessions cleanup'`);
   if (ev.lock.state === "unreadable") notes.push("unreadable lock file");
+  if (ev.lock.state === "unverifiable") notes.push(`unverifiable lock (${ev.lock.why}): 'sessions kill ${ev.session}' clears it`);
   return notes.join("; ");
 }
 
@@ -152,11 +153,9 @@ function mtimeIso(path: string): string | null {
   }
 }
 
-const ARCHIVED = /^[a-z0-9][a-z0-9-]{0,63}\.\d{8}T\d{6}$/;
-
 /** A session name given on the command line: a valid name, or an archived `{session}.{timestamp}` run. */
 export function sessionRef(name: string): string {
-  return ARCHIVED.test(name) ? name : checkSessionName(name);
+  return ARCHIVED_RUN.test(name) ? name : checkSessionName(name);
 }
 
 function safeList(dir: string): string[] {

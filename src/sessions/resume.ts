@@ -58,7 +58,7 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
   }
 
   if (!req.foreground) requireTmux();
-  acquireLock(paths.lock, session, { takeStale: true });
+  acquireLock(paths.lock, session, { takeStale: true, holder: req.foreground ? "engine" : "resume" });
   let point: ResumePoint;
   try {
     if (!req.foreground) {

@@ -76,7 +76,10 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
     lines.push(row("problem", `${d.paths.state}: ${d.unreadable}`));
   }
   if ("target" in d) lines.push(row("target", `${d.type} ${d.target}`));
-  const lock = d.lock ? `lock pid ${d.lock.pid} ${d.lock.stale ? c.yellow("stale") : "live"} (${d.lock.host})` : "no lock";
+  if (d.lock?.unverifiable) lines.push(row("lock", `${d.lock.why}; if no engine of it runs anymore, 'sessions kill ${d.session}' clears it`));
+  const lock = d.lock
+    ? `lock pid ${d.lock.pid} ${d.lock.unverifiable ? c.yellow("unverifiable") : d.lock.stale ? c.yellow("stale") : "live"} (${d.lock.host})`
+    : "no lock";
   const engine = "pid" in d && d.pid ? `pid ${d.pid} ${d.alive ? "alive" : "gone"}` : d.alive ? "alive" : "not running";
   lines.push(row("engine", `${engine}; ${lock}; tmux ${d.tmux ? "present" : "gone"}`));
   if ("stages" in d) {
@@ -93,7 +96,8 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
   if ("waiting_until" in d && d.waiting_until) {
     lines.push(row("waiting", `until ${clock(d.waiting_until)}${d.waiting_reason ? ` (${truncate(d.waiting_reason, 80)})` : ""}`));
   }
-  if ("pause_requested" in d && (d.status === "paused" || d.pause_requested)) {
+  // A pause request means something only to a live engine: a killed or crashed one holds nothing.
+  if ("pause_requested" in d && (d.status === "paused" || (d.status === "running" && d.pause_requested))) {
     lines.push(row("paused", d.status === "paused" ? `yes: 'sessions resume ${d.session}' continues` : "requested: holds after the running iteration"));
   }
   if ("error" in d && d.error) {

@@ -25,7 +25,7 @@ async function deadPid(): Promise<number> {
 const state = (session: string, o: Record<string, unknown> = {}) => stateFixture(session, { ...me, ...o });
 
 const read = (session: string, o: Record<string, unknown> = {}) => parseState(JSON.stringify(state(session, o)));
-const lockOf = (o: Partial<Lock> = {}): Lock => ({ session: "s", ...me, host: hostname(), started_at: new Date().toISOString(), version: "test", ...o });
+const lockOf = (o: Partial<Lock> = {}): Lock => ({ session: "s", ...me, host: hostname(), started_at: new Date().toISOString(), version: "test", holder: "engine", ...o });
 
 function writeSession(root: string, name: string, st: Record<string, unknown> | string, lock?: Partial<Lock>) {
   const dir = join(root, ".claude", "pipeline-runs", name);
