@@ -77,7 +77,7 @@ test.each([1, 2, 3])("no control character from agent or repository text reaches
     error, completion_reason: h(),
   });
   writeFileSync(join(dir, "state.json"), JSON.stringify(state));
-  for (const [type, data] of [["iteration_complete", history[0]], ["iteration_complete", history[2]], ["session_failed", { error }], ["waiting", { until: "x", reason: h() }], ["node_start", { note: h() }]] as const) {
+  for (const [type, data] of [["iteration_complete", history[0]], ["iteration_complete", history[1]], ["iteration_complete", history[2]], ["session_failed", { error }], ["waiting", { until: "x", reason: h() }], ["node_start", { note: h() }]] as const) {
     appendFileSync(join(dir, "events.jsonl"), `${JSON.stringify({ ts: new Date().toISOString(), type, session, cursor: { node: 0, id: "evil", iteration: 1, provider: null }, data })}\n`);
   }
   appendFileSync(join(dir, "events.jsonl"), `${h()}\n`); // a line that is not an event: reported on stderr

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
+import { BIN, cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until, historyOf } from "../helpers.ts";
 
 const server = privateTmux();
 afterAll(() => server.kill());
@@ -32,7 +32,7 @@ async function startRunning(root: string, target: string, session = target) {
   expect(r.code).toBe(0);
   return until(async () => {
     const s = await state(root, session);
-    return s.agent_pgid && s.status === "running" ? s : null;
+    return s.agent_pgids?.length && s.status === "running" ? s : null;
   }, 10_000, "the agent to run");
 }
 
@@ -49,7 +49,7 @@ describe("cleanup", () => {
     fakeStage(root.path, "quick", { script: "stop" });
     const s = await startRunning(root.path, "hang", "x");
     await crashEngine(s.pid);
-    process.kill(-s.agent_pgid, "SIGKILL");
+    process.kill(-s.agent_pgids[0], "SIGKILL");
     expect((await run(root.path, ["start", "quick", "x", "--force", "--foreground"])).code).toBe(0);
     const archive = readdirSync(join(root.path, ".claude", "pipeline-runs")).find((n) => n.startsWith("x."))!;
 
@@ -57,7 +57,7 @@ describe("cleanup", () => {
     expect(r.json().zombie_states).toMatchObject([{ session: archive, fixed: true }]);
     expect(r.code).toBe(0);
     const now = await state(root.path, "x");
-    expect([now.status, now.error, now.history.length]).toEqual(["complete", null, 1]);
+    expect([now.status, now.error, historyOf(root.path, "x").length]).toEqual(["complete", null, 1]);
     expect((await state(root.path, archive)).status).toBe("failed");
     const again = (await run(root.path, ["cleanup", "--yes", "--json"])).json();
     expect(again.zombie_states).toEqual([]);
@@ -87,10 +87,10 @@ describe("start --force", () => {
     fakeStage(root.path, "hang", { script: "hang" });
     const old = await startRunning(root.path, "hang", "again");
     await crashEngine(old.pid);
-    expect(groupGone(old.agent_pgid)).toBe(false);
+    expect(groupGone(old.agent_pgids[0])).toBe(false);
     const r = await run(root.path, ["start", "hang", "again", "--force", "--json"]);
     expect(r.code).toBe(0);
-    expect(groupGone(old.agent_pgid)).toBe(true);
+    expect(groupGone(old.agent_pgids[0])).toBe(true);
     expect((await run(root.path, ["kill", "again", "--yes"])).code).toBe(0);
   }, 30_000);
 
@@ -181,7 +181,7 @@ describe("locks", () => {
     fakeStage(root.path, "hang", { script: "hang" });
     const s = await startRunning(root.path, "hang", "moved");
     await crashEngine(s.pid);
-    process.kill(-s.agent_pgid, "SIGKILL");
+    process.kill(-s.agent_pgids[0], "SIGKILL");
     const lock = await readJson(lockPath(root.path, "moved"));
     writeFileSync(lockPath(root.path, "moved"), JSON.stringify({ ...lock, host: "old-container" }));
 
