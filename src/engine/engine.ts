@@ -2,13 +2,11 @@
 // pause, delays, events and state saves. One iteration, its inputs, parallel blocks and the judge
 // live in their own modules and see the engine through the Host interface.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
 import { dirname } from "node:path";
 import type { Plan } from "../defs/plan.ts";
 import { nodeMax } from "../defs/plan.ts";
-import { createSessionCgroup } from "../lib/cgroup.ts";
-import { rootTag } from "../lib/names.ts";
-import { pidStart, sleep } from "../lib/proc.ts";
+import { startingState } from "./starting-state.ts";
+import { sleep } from "../lib/proc.ts";
 import { readControl } from "../store/control.ts";
 import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
 import { ensureDir } from "../store/fsx.ts";
@@ -62,7 +60,7 @@ export class Engine implements Host {
     }
     this.done = replay(events.events);
     const old = opts.resume ? readState(this.paths.state) : null;
-    this.state = this.initialState(old?.ok ? old.state : null, opts.tmux);
+    this.state = startingState(this.plan, this.done, old?.ok ? old.state : null, events.events, opts.tmux);
   }
 
   get history(): HistoryEntry[] {
@@ -107,52 +105,6 @@ export class Engine implements Host {
   stopSoon(signal: string): void {
     this.stopAfterIteration = true;
     this.log.line(`received ${signal}: the session stops after the running iteration (again to stop now)`);
-  }
-
-  /** A new session's state, or a resumed one's carried on: what it keeps (its start, its stages' times) and what this engine owns now. */
-  private initialState(base: State | null, tmux: string | null): State {
-    const at = now();
-    const lastDone = this.done.history.findLast((h) => h.decision !== "failed")?.iteration ?? 0;
-    return {
-      session: this.plan.session,
-      type: this.plan.type,
-      target: this.plan.target.name,
-      started_at: base?.started_at ?? at,
-      current_stage: base?.current_stage ?? 0,
-      iteration: Math.max(base?.iteration ?? 0, lastDone),
-      // From the events, not the old snapshot: a crash between the two leaves the snapshot behind.
-      iteration_completed: lastDone,
-      iteration_started: base?.iteration_started ?? null,
-      agent_output: null,
-      stall_after: null,
-      attempts: (base?.attempts ?? 0) + 1,
-      status: "running",
-      pid: process.pid,
-      pid_start: pidStart(process.pid),
-      host: hostname(),
-      updated_at: at,
-      completed_at: null,
-      agent_pgids: [],
-      cgroup: createSessionCgroup(`${rootTag(this.plan.root)}-${this.plan.session}`),
-      pause_requested: false,
-      waiting_until: null,
-      waiting_reason: null,
-      tmux,
-      completion_reason: null,
-      error: null,
-      stages: this.plan.nodes.map((n, i) => ({
-        index: i,
-        id: n.id,
-        stage: n.kind === "stage" ? n.stage : "parallel",
-        kind: n.kind,
-        status: this.done.nodesDone.has(i) ? "complete" : "pending",
-        iterations: n.kind === "stage" ? (this.done.stages.get(progressKey(i, null, n.id))?.completed ?? 0) : 0,
-        max: nodeMax(n),
-        started_at: base?.stages[i]?.started_at ?? null,
-        completed_at: base?.stages[i]?.completed_at ?? null,
-        reason: base?.stages[i]?.reason ?? null,
-      })),
-    };
   }
 
   save(): void {

@@ -223,7 +223,9 @@ describe("crashes", () => {
     writeFileSync(script, "continue\n");
     const r = await sessions(["resume", "bad", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ status: "complete", iteration_completed: 3 });
+    const first = readFileSync(join(runDir(root.path, "bad"), "events.jsonl"), "utf8").split("\n").map((l) => (l ? JSON.parse(l) : null)).find((e) => e?.type === "session_start");
+    // Rebuilt from the events: the session began with its first engine, and this is its second.
+    expect(r.json()).toMatchObject({ status: "complete", iteration_completed: 3, attempts: 2, started_at: first.ts });
   }, 30_000);
 
   test("a crash after the deciding iteration but before the stage ended: resume ends it without another iteration", async () => {
