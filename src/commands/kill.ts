@@ -48,6 +48,7 @@ function describe(p: StopPlan): string {
     p.agents.length ? `agent group ${p.agents.join(", ")}` : "",
     p.engine ? `engine pid ${p.engine.pid}` : "",
     p.tmux ? `tmux ${p.tmux}` : "",
+    p.descendants ? `${p.descendants} process(es) in its cgroup` : "",
     p.lock ? `lock to remove (${p.lock})` : "",
   ].filter(Boolean);
   return `  ${p.session} (${p.status})${parts.length ? `: ${parts.join(", ")}` : ": mark it killed"}`;

@@ -2,14 +2,14 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage } from "../lib/errors.ts";
 import { SESSION_NAME } from "../lib/names.ts";
-import { isAlive, isSameProcess, stopGroup } from "../lib/proc.ts";
+import { isAlive, isSameProcess } from "../lib/proc.ts";
 import { acquireLock, lockOf, readLock, releaseLock, removable, removeStale, type Lock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState, type State } from "../store/state.ts";
 import { hasSession, killSession, listSessions, type TmuxSession } from "../tmux.ts";
 import { judge, sessionNames, type Evidence } from "./inspect.ts";
 import { settleState } from "./settle.ts";
-import { liveAgentGroups, RUNNING } from "./stop.ts";
+import { liveAgentGroups, RUNNING, stopLeftovers } from "./stop.ts";
 
 /** Filled in when fixing: `note` says why a finding was left alone on purpose, `error` why a fix failed. */
 interface Outcome {
@@ -189,7 +189,7 @@ export async function fix(root: string, found: Reconcile, opts: { worktrees: boo
       const s = stateOf(root, o.session);
       if (!t) return "already gone";
       if (s && RUNNING.has(s.status) && isSameProcess(s.pid, s.pid_start)) return "no longer orphaned: its engine runs again";
-      for (const pgid of liveAgentGroups(s)) await stopGroup(pgid);
+      await stopLeftovers(s);
       killSession(o.name);
       if (hasSession(o.name)) throw new Error("tmux kill-session failed");
       return null;
@@ -203,7 +203,7 @@ export async function fix(root: string, found: Reconcile, opts: { worktrees: boo
       const s = read.state;
       if (!RUNNING.has(s.status)) return `no longer a zombie: now ${s.status}`;
       if (isSameProcess(s.pid, s.pid_start)) return "no longer a zombie: its engine runs again";
-      for (const pgid of liveAgentGroups(s)) await stopGroup(pgid);
+      await stopLeftovers(s);
       markFailed(root, z.session, s);
       return null;
     });

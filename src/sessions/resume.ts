@@ -2,7 +2,7 @@ import { readPlan } from "../defs/plan.ts";
 import { replay, resumePoint, type ResumePoint } from "../engine/replay.ts";
 import { conflict, failed } from "../lib/errors.ts";
 import { checkSessionName, tmuxName } from "../lib/names.ts";
-import { isSameProcess, stopGroup, waitFor } from "../lib/proc.ts";
+import { isSameProcess, waitFor } from "../lib/proc.ts";
 import { readControl, writeControl } from "../store/control.ts";
 import { readEvents } from "../store/events.ts";
 import { releaseLock } from "../store/lock.ts";
@@ -11,7 +11,7 @@ import { readState, type State } from "../store/state.ts";
 import { killSession, listSessions } from "../tmux.ts";
 import { evidence, requireSession } from "./inspect.ts";
 import { acquireLock, launch, requireTmux, type Launched } from "./launch.ts";
-import { liveAgentGroups } from "./stop.ts";
+import { stopLeftovers } from "./stop.ts";
 
 export interface ResumeRequest {
   root: string;
@@ -70,7 +70,7 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
       if (old) killSession(old.name);
     }
     // An agent that outlived its engine would otherwise run the same iteration as the new one.
-    for (const stray of liveAgentGroups(ev.state)) await stopGroup(stray);
+    await stopLeftovers(ev.state);
     // A session killed while paused left pause:true behind; --context reaches the next iteration as ${CONTEXT}.
     if (control?.pause || req.context !== undefined) writeControl(paths.dir, { pause: false, context: req.context ?? control?.context ?? null });
     point = at();

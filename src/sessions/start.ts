@@ -7,7 +7,7 @@ import { buildPlan, type PlanOptions } from "../defs/resolve.ts";
 import { LIMITS } from "../defs/schema.ts";
 import { conflict, usage } from "../lib/errors.ts";
 import { archiveName, checkSessionName, DEF_NAME, defaultSessionName, tmuxName } from "../lib/names.ts";
-import { isSameProcess, stopGroup } from "../lib/proc.ts";
+import { isSameProcess } from "../lib/proc.ts";
 import { writeJsonAtomic } from "../store/fsx.ts";
 import { acquireLock, held, readLock, releaseLock } from "../store/lock.ts";
 import { looksLikePath } from "../defs/find.ts";
@@ -15,7 +15,7 @@ import { runPaths } from "../store/paths.ts";
 import { readState } from "../store/state.ts";
 import { hasSession, requireTmux } from "../tmux.ts";
 import { launch, type Launched } from "./launch.ts";
-import { liveAgentGroups, RUNNING } from "./stop.ts";
+import { RUNNING, stopLeftovers } from "./stop.ts";
 
 export interface StartRequest {
   root: string;
@@ -115,7 +115,7 @@ export async function start(req: StartRequest, prepared: Prepared): Promise<Laun
       }
       refuseLiveEngine(paths.state, session);
       // A crashed run's agent would go on writing into the new run.
-      for (const g of liveAgentGroups(s.ok ? s.state : null)) await stopGroup(g);
+      await stopLeftovers(s.ok ? s.state : null);
       archive(paths.dir, session);
     }
     mkdirSync(paths.dir, { recursive: true });

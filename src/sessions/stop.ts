@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { conflict } from "../lib/errors.ts";
+import { killCgroup, members } from "../lib/cgroup.ts";
 import { groupAlive, groupMembers, hasEnv, isSameProcess, stopGroup, waitFor } from "../lib/proc.ts";
 import { tmuxName } from "../lib/names.ts";
 import { lockOf, readLock, removable, removeStale, type Lock } from "../store/lock.ts";
@@ -9,7 +10,7 @@ import { killSession, listSessions, type TmuxSession } from "../tmux.ts";
 import { evidence, judge, requireSession, sessionNames } from "./inspect.ts";
 import { settleState } from "./settle.ts";
 
-export type Stopped = "agent" | "engine" | "tmux" | "lock";
+export type Stopped = "agent" | "engine" | "descendants" | "tmux" | "lock";
 
 /** What a kill would stop, judged before anything is signalled (and shown when asking to confirm). */
 export interface StopPlan {
@@ -23,6 +24,8 @@ export interface StopPlan {
   lock: string | null;
   /** The state says running or paused: it must end as killed even if no engine is left to write it. */
   markState: boolean;
+  /** Processes in the session's cgroup: its agents, and what they started however detached. */
+  descendants: number;
 }
 
 export interface StopResult {
@@ -51,6 +54,16 @@ export function liveAgentGroups(state: State | null): number[] {
     const members = groupMembers(pgid);
     return members === null || members.some((pid) => hasEnv(pid, marker)); // no /proc (macOS): the recorded group is all there is to go by
   });
+}
+
+/**
+ * End what a dead engine left running before anything else touches its session: its agents' process
+ * groups, then its cgroup (whatever they started, however detached). The number of groups and processes ended.
+ */
+export async function stopLeftovers(state: State | null): Promise<number> {
+  let n = 0;
+  for (const g of liveAgentGroups(state)) if (await stopGroup(g)) n++;
+  return n + (await killCgroup(state?.cgroup ?? null));
 }
 
 /** This root's tmux session for `session`, if there is one (a foreign or other root's one is not ours to kill). */
@@ -115,10 +128,11 @@ export async function planStop(root: string, session: string, o: { tmux?: TmuxSe
     tmux,
     lock: removable(lock) ? (lock.state === "unverifiable" ? lock.why : lock.state) : null,
     markState: !!s && RUNNING.has(s.status),
+    descendants: members(s?.cgroup ?? null).length,
   };
 }
 
-export const nothingToStop = (p: StopPlan) => !p.agents.length && !p.engine && !p.tmux && !p.markState && !p.lock;
+export const nothingToStop = (p: StopPlan) => !p.agents.length && !p.engine && !p.tmux && !p.markState && !p.lock && !p.descendants;
 
 /** Sessions of the root that claim to run (running, paused, or crashed with a state still saying so). */
 export function runningSessions(root: string): string[] {
@@ -163,6 +177,9 @@ export async function stopSession(root: string, plan: StopPlan): Promise<StopRes
     }
     killed.push("engine");
   }
+  // The engine is gone: what its agents started outside their process groups is still in the cgroup.
+  const after = readState(paths.state);
+  if (after.ok && (await killCgroup(after.state.cgroup))) killed.push("descendants");
   if (plan.tmux) {
     killSession(plan.tmux); // usually already gone with its engine; --keep leaves it open
     killed.push("tmux");

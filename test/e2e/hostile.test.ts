@@ -1,8 +1,8 @@
 /** Files an agent leaves are read bounded: a status.json that is a FIFO, a device, a directory or huge fails its iteration, never the engine. */
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fakeStage, gone, historyOf, privateTmux, runDir, sessions, tempRoot } from "../helpers.ts";
+import { fakeStage, gone, historyOf, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
 
 const tmux = privateTmux();
 afterAll(() => tmux.kill());
@@ -69,4 +69,22 @@ test.concurrent("a queue command whose child outlives it does not hold the engin
   expect(r.json()).toMatchObject({ status: "complete", completion_reason: "queue is empty" });
   r.expectExit(0);
   expect(Date.now() - t0).toBeLessThan(10_000);
+}, 30_000);
+
+test.concurrent("kill -9 of the engine: 'sessions kill' still ends the daemon its agent left (cgroup), and says so", async () => {
+  using root = tempRoot({ git: false });
+  const pidfile = join(root.path, "daemon.pid");
+  fakeStage(root.path, "dk", { script: `escape:${pidfile}:hang`, termination: "type: fixed\nmax: 3" });
+  (await sessions(["start", "dk", "--root", root.path], { tmux: tmux.dir })).expectExit(0);
+  const s = await until(async () => {
+    const st = await readJson(join(runDir(root.path, "dk"), "state.json"));
+    return st.agent_pgids.length && existsSync(pidfile) ? st : null;
+  }, 10_000, "the agent and its daemon running");
+  const daemon = Number(readFileSync(pidfile, "utf8"));
+  process.kill(s.pid, "SIGKILL");
+  await until(() => gone(s.pid), 5000, "engine gone");
+  const r = await sessions(["kill", "dk", "--yes", "--json", "--root", root.path], { tmux: tmux.dir });
+  r.expectExit(0);
+  expect(r.json().killed).toContain("descendants");
+  expect(gone(daemon)).toBe(true);
 }, 30_000);

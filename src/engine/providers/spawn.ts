@@ -1,6 +1,6 @@
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { inCgroup } from "../../lib/cgroup.ts";
-import { groupAlive, killGroup, waitFor } from "../../lib/proc.ts";
+import { stopGroup } from "../../lib/proc.ts";
 import { readAgentStatus } from "../status.ts";
 
 /** What the agent's process printed, turned into text for people (and kept raw where it is structured). */
@@ -132,11 +132,7 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   };
   const pumps = Promise.all([pump(proc.stdout as ReadableStream<Uint8Array>, onStdout), pump(proc.stderr as ReadableStream<Uint8Array>, onStderr)]).catch(() => {});
 
-  const stop = async (graceMs: number) => {
-    killGroup(pgid, "SIGTERM");
-    const gone = await waitFor(() => proc.exitCode !== null || proc.signalCode !== null, graceMs, 25);
-    if (!gone || groupAlive(pgid)) killGroup(pgid, "SIGKILL");
-  };
+  const stop = (graceMs: number) => stopGroup(pgid, graceMs);
 
   const timer = setTimeout(() => {
     result.timedOut = true;
@@ -176,10 +172,7 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   if (watchdog) clearInterval(watchdog);
   req.abort?.removeEventListener("abort", onAbort);
   // The agent is gone; its children go with it (they may hold the output pipes open).
-  if (groupAlive(pgid)) {
-    killGroup(pgid, "SIGTERM");
-    if (!(await waitFor(() => !groupAlive(pgid), 1000, 25))) killGroup(pgid, "SIGKILL");
-  }
+  await stopGroup(pgid, 1000);
   // Output pipes still held open by something that escaped the group must not hold the engine.
   let drainTimer: Timer | undefined;
   await Promise.race([pumps, new Promise<void>((r) => (drainTimer = setTimeout(r, 2000)))]);
