@@ -175,13 +175,16 @@ export class Engine implements Host {
     return this.state;
   }
 
-  /** The engine itself failed (a bug, a full disk): the state says so, as far as it can still be written. */
-  failWith(message: string): void {
+  /** The engine itself failed (a bug, a full disk): the state says so if it can still be written (then true). */
+  failWith(message: string): boolean {
     endState(this.state, { status: "failed", message, kind: "engine" });
     try {
       this.event("session_failed", null, { error: this.state.error });
       this.save();
-    } catch {}
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** A stage's loop: iterations until its termination says so, a failure, or a stop request. */

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { readPlan, type Plan } from "../defs/plan.ts";
 import { errorMessage, failed, notFound } from "../lib/errors.ts";
-import { acquireLock, releaseLock, transferLock } from "../store/lock.ts";
+import { acquireLock, keepWithError, releaseLock, transferLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
 import { readState, type State } from "../store/state.ts";
 import { Engine } from "./engine.ts";
@@ -46,6 +46,7 @@ export async function runSession(o: RunOptions): Promise<State> {
   const previous = readState(paths.state);
   if (previous.ok) await killCgroup(previous.state.cgroup);
   let engine: Engine | null = null;
+  let keptLock = false;
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (!engine) return;
@@ -59,14 +60,16 @@ export async function runSession(o: RunOptions): Promise<State> {
     engine = new Engine({ plan, paths, log, resume: existsSync(paths.events), tmux: o.tmux });
     state = await engine.run();
   } catch (e) {
-    log.line(`engine error: ${errorMessage(e)}`);
-    engine?.failWith(`engine error: ${errorMessage(e)}`);
-    throw failed(`engine error: ${errorMessage(e)}`, { hint: `see ${paths.log}` });
+    const message = `engine error: ${errorMessage(e)}`;
+    log.line(message);
+    // Unable to write even that into state.json: the lock keeps it, stale, so status can say why.
+    if (!engine?.failWith(message)) keptLock = keepWithError(paths.lock, message);
+    throw failed(message, { hint: `see ${paths.log}` });
   } finally {
     for (const s of signals) process.off(s, onSignal);
     // Anything an agent left running, however it detached, ends with its session.
     await killCgroup(engine?.state.cgroup ?? null);
-    releaseLock(paths.lock);
+    if (!keptLock) releaseLock(paths.lock);
   }
   // After the lock is gone: a slow notifier must not hold the session.
   await announce(plan, state);

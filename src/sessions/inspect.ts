@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { notFound } from "../lib/errors.ts";
 import { ARCHIVED_RUN, SESSION_NAME, tmuxName } from "../lib/names.ts";
 import { isSameProcess } from "../lib/proc.ts";
-import { readLock, type LockView } from "../store/lock.ts";
+import { lockOf, readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
 import { currentStage, readState, totalsOf, type DisplayStatus, type State } from "../store/state.ts";
 import { readEvents } from "../store/events.ts";
@@ -115,6 +115,8 @@ export function inspect(root: string, session: string) {
             why: "why" in ev.lock ? ev.lock.why : null,
           }
         : null,
+    // A crashed engine that could not write its error into state.json left it in its lock.
+    error: s?.error ?? (ev.status === "crashed" && lockOf(ev.lock)?.error ? { message: lockOf(ev.lock)!.error!, kind: "engine", at: s?.updated_at ?? "", stage: stage?.id ?? null, iteration: s?.iteration ?? null } : null),
     last: lastEntry
       ? { iteration: lastEntry.iteration, stage: lastEntry.stage, decision: lastEntry.decision, reason: lastEntry.reason, summary: lastEntry.summary }
       : null,

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from "node:fs";
 import { ARCHIVED_RUN, checkSessionName, tmuxName } from "../lib/names.ts";
-import { readLock } from "../store/lock.ts";
+import { lockOf, readLock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { currentStage, readState, type DisplayStatus } from "../store/state.ts";
 import { judge, sessionNames, tmuxIndex, type Evidence } from "./inspect.ts";
@@ -113,6 +113,7 @@ function healthNote(ev: Evidence, archived: boolean): string {
   switch (ev.status) {
     case "crashed":
       notes.push(`engine pid ${s.pid ?? "?"} is gone${ev.tmux ? " (tmux still open)" : ""}`);
+      if (lockOf(ev.lock)?.error) notes.push(lockOf(ev.lock)!.error!);
       if (!archived) notes.push(`'sessions resume ${ev.session}'`);
       break;
     case "failed":

@@ -15,6 +15,8 @@ export const LockSchema = v.looseObject({
   version: v.string(),
   /** Who holds it: the engine, or a start, resume or cleanup at work (locks without it are engines'). */
   holder: v.optional(v.picklist(["engine", "start", "resume", "cleanup"]), "engine"),
+  /** Why its engine stopped, when it could not write that into state.json (a full disk): kept, stale, for status to show. */
+  error: v.optional(v.string()),
 });
 export type Lock = v.InferOutput<typeof LockSchema>;
 export type Holder = Lock["holder"];
@@ -202,6 +204,21 @@ export function transferLock(path: string, session: string, fromPid: number, toP
   const lock = makeLock(session, toPid);
   writeAtomic(path, JSON.stringify(lock));
   return lock;
+}
+
+/**
+ * The engine's last word when state.json cannot be written: the lock it holds is rewritten in place
+ * (no temp file: there may be no room for one) with the error, and kept. False when that failed too.
+ */
+export function keepWithError(path: string, message: string, pid = process.pid): boolean {
+  const owner = lockOf(readLock(path));
+  if (owner?.pid !== pid) return false;
+  try {
+    writeFileSync(path, JSON.stringify({ ...owner, error: message.slice(0, 500) }));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Remove the lock only if `pid` holds it. */

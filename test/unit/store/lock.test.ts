@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { acquireLock, makeLock, readLock, releaseLock, removeStale, transferLock } from "../../../src/store/lock.ts";
+import { acquireLock, keepWithError, lockOf, makeLock, readLock, releaseLock, removeStale, transferLock } from "../../../src/store/lock.ts";
 import { tempRoot, until } from "../../helpers.ts";
 
 const lockAt = (dir: string) => join(dir, "locks", "s.lock");
@@ -106,4 +106,13 @@ describe("lock", () => {
     expect(releaseLock(path)).toBe(true);
     expect(existsSync(path)).toBe(false);
   });
+});
+
+test("an engine that cannot write its state keeps its lock with the error; another pid cannot", () => {
+  using root = tempRoot({ git: false });
+  const path = join(root.path, "locks", "s.lock");
+  acquireLock(path, "s");
+  expect(keepWithError(path, "engine error: ENOSPC", process.pid + 1)).toBe(false);
+  expect(keepWithError(path, "engine error: ENOSPC")).toBe(true);
+  expect(lockOf(readLock(path))).toMatchObject({ session: "s", pid: process.pid, error: "engine error: ENOSPC" });
 });
