@@ -1,7 +1,7 @@
 // Resolving a target and the command line's flags into the plan `run` executes: each node's
 // stage, provider, termination, timings and inputs, with every problem (file, line, field) in `out`.
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { splitWords } from "../lib/shellwords.ts";
 import { checkTermination, DEFAULT_QUEUE, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
 import type { Diagnostic } from "./diagnostics.ts";
@@ -252,6 +252,12 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
     ? providerPlan(c, judgeDef.provider ?? "claude", judgeDef.model ?? (judgeDef.provider && judgeDef.provider !== "claude" ? null : "haiku"), judgeDef.command, ...where(nt?.judge !== undefined, ["termination", "judge"]))
     : null;
   if (!provider) return null;
+  const outputPath = node?.output_path ?? sd.output_path ?? null;
+  const outside = outputPath && relative(c.root, resolve(c.root, outputPath.replaceAll("${SESSION_NAME}", opts.session))).startsWith("..");
+  if (outside) {
+    const [file, at] = where(node?.output_path !== undefined, ["output_path"]);
+    problem(c.out, "warning", file, `output_path ${outputPath} is outside the project root: agents write there`, at);
+  }
   return {
     kind: "stage",
     id,
@@ -264,7 +270,7 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
     delay: opts.delay ?? node?.delay ?? sd.delay ?? LIMITS.defaultDelay,
     timeout: opts.timeout ?? node?.timeout ?? sd.timeout ?? LIMITS.defaultTimeout,
     stall_after: node?.stall_after ?? sd.stall_after ?? LIMITS.defaultStallAfter,
-    output_path: node?.output_path ?? sd.output_path ?? null,
+    output_path: outputPath,
     context: opts.context ?? node?.context ?? sd.context ?? null,
     inputs: { from: null, select: "latest", from_initial: false, from_parallel: null },
     on_error: node?.on_error ?? sd.on_error ?? "fail",

@@ -161,8 +161,8 @@ function historyEntry(sr: StageRun, n: number, startedAt: string, outcome: Agent
     provider: sr.provider.id,
     iteration: n,
     decision: ok ? ok.decision : "failed",
-    reason: failure ? failure.message : (ok?.reason ?? null),
-    summary: status.ok ? (status.status.summary ?? null) : null,
+    reason: clip(failure ? failure.message : (ok?.reason ?? null)),
+    summary: clip(status.ok ? (status.status.summary ?? null) : null),
     started_at: startedAt,
     ended_at: now(),
     duration_ms: Math.round(outcome.spawn.durationMs),
@@ -197,8 +197,8 @@ export function recoverAttempts(plan: Plan, paths: RunPaths, starts: SessionEven
       provider: c.provider ?? null,
       iteration: c.iteration,
       decision: status.status.decision,
-      reason: status.status.reason ?? null,
-      summary: status.status.summary ?? null,
+      reason: clip(status.status.reason ?? null),
+      summary: clip(status.status.summary ?? null),
       started_at: start.ts,
       ended_at: new Date(ended).toISOString(),
       duration_ms: Math.max(0, Math.round(ended - Date.parse(start.ts))),
@@ -213,6 +213,10 @@ export function recoverAttempts(plan: Plan, paths: RunPaths, starts: SessionEven
   }
   return done;
 }
+
+/** A reason or summary is a line or a paragraph: the event log and every view get at most this much (status.json keeps it all). */
+const MAX_TEXT = 2000;
+const clip = (t: string | null) => (t && t.length > MAX_TEXT ? `${t.slice(0, MAX_TEXT)}…` : t);
 
 /** A crashed attempt's files are kept beside the new attempt, never overwritten. */
 function keepAside(dir: string): void {

@@ -154,3 +154,16 @@ test("a good tree lints clean", () => {
   expect(all(r)).toEqual([]);
   expect(r.ok).toBe(true);
 });
+
+test("an output_path outside the project root is a warning at its line", () => {
+  using root = tempRoot({ git: false });
+  writeTree(root.path, {
+    ["stages/out/stage.yaml"]: "provider: command\ncommand: \"true\"\noutput_path: ../elsewhere/${SESSION_NAME}.md\n",
+    ["stages/out/prompt.md"]: "go\n",
+    ["stages/ok/stage.yaml"]: "provider: command\ncommand: \"true\"\noutput_path: docs/${SESSION_NAME}.md\n",
+    ["stages/ok/prompt.md"]: "go\n",
+  });
+  const r = lintAll(root.path, false);
+  expect(def(r, "stage", "out").problems).toEqual([{ level: "warning", file: `${P}stages/out/stage.yaml`, line: 3, field: "output_path", message: "output_path ../elsewhere/${SESSION_NAME}.md is outside the project root: agents write there" }]);
+  expect(def(r, "stage", "ok").problems).toEqual([]);
+});
