@@ -4,7 +4,9 @@ import { Exit } from "../lib/errors.ts";
 import { checkSessionName } from "../lib/names.ts";
 import { json } from "../lib/output.ts";
 import { inspect } from "../sessions/inspect.ts";
-import { resolveRoot } from "../store/paths.ts";
+import { refuseComplete } from "../sessions/resume.ts";
+import { resolveRoot, runPaths } from "../store/paths.ts";
+import { readState } from "../store/state.ts";
 import { jsonArg, rootArg } from "./_args.ts";
 
 export default defineCommand({
@@ -17,6 +19,8 @@ export default defineCommand({
   async run({ args }) {
     const root = resolveRoot(args.root);
     const session = checkSessionName(args.session);
+    const stored = readState(runPaths(root, session).state);
+    if (stored.ok) refuseComplete(stored.state, "run");
     const handoff = Number(process.env.SESSIONS_LOCK_HANDOFF) || undefined;
     delete process.env.SESSIONS_LOCK_HANDOFF;
     const state = await runSession({

@@ -1,6 +1,8 @@
 import type { ConsolaInstance } from "consola";
 
 const useColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!process.stdout.isTTY;
+/** Colour only to a terminal: text from elsewhere (citty's usage) is stripped when this is false. */
+export const colorOn = useColor;
 const errColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!process.stderr.isTTY;
 const quiet = !!process.env.SESSIONS_QUIET;
 
@@ -32,11 +34,27 @@ export const c = {
 
 export const stdoutIsTTY = () => !!process.stdout.isTTY;
 
+/**
+ * The reader went away (`sessions tail | head`): Bun reports EPIPE as an 'error' event, which
+ * unhandled is a stack trace and exit 1. Here it only ends our output: later writes are dropped,
+ * follow loops stop (stdoutClosed), and the command exits with the code of what it did.
+ */
+let stdoutGone = false;
+export const stdoutClosed = () => stdoutGone;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    if (stream === process.stdout) stdoutGone = true;
+  });
+}
+
 export function out(text = ""): void {
+  if (stdoutGone) return;
   process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }
 
 export function json(data: unknown): void {
+  if (stdoutGone) return;
   process.stdout.write(`${JSON.stringify(data)}\n`);
 }
 

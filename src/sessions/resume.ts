@@ -3,7 +3,7 @@ import { progressKey, replay } from "../engine/replay.ts";
 import { readPlan } from "../engine/run.ts";
 import { conflict, failed } from "../lib/errors.ts";
 import { checkSessionName, tmuxName } from "../lib/names.ts";
-import { isSameProcess, stopGroup, waitFor } from "../lib/proc.ts";
+import { isSameProcess, selfName, stopGroup, waitFor } from "../lib/proc.ts";
 import { readControl, writeControl } from "../store/control.ts";
 import { readEvents, type SessionEvent } from "../store/events.ts";
 import { releaseLock } from "../store/lock.ts";
@@ -82,11 +82,7 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
     }
     return unpause(req, ev.state, plan.target.name, at());
   }
-  if (ev.state?.status === "complete") {
-    throw conflict(`session ${session} is complete: there is nothing to resume`, {
-      hint: `'sessions start ${plan.target.name} ${session} --force' runs it again (the old run is kept)`,
-    });
-  }
+  refuseComplete(ev.state, "resume");
 
   if (!req.foreground) requireTmux();
   acquireLock(paths.lock, session, { takeStale: true });
@@ -111,6 +107,14 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
   }
   const launched = await launch({ root, session, plan, foreground: req.foreground, keep: req.keep || plan.keep, echo: req.echo, freshRunDir: false });
   return { ...launched, target: plan.target.name, resumed_at: point, unpaused: false };
+}
+
+/** A complete session has nothing left to run: resume and `run` refuse it rather than rewrite its record. */
+export function refuseComplete(state: State | null, verb: "resume" | "run"): void {
+  if (state?.status !== "complete") return;
+  throw conflict(`session ${state.session} is complete: there is nothing to ${verb}`, {
+    hint: `'${selfName()} start ${state.target} ${state.session} --force' runs it again (the old run is kept)`,
+  });
 }
 
 /** Tell a paused (or pausing) engine to go on, and wait until its state says running again. */

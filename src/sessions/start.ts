@@ -5,10 +5,11 @@ import { buildPlan, findTarget, type PlanOptions } from "../defs/resolve.ts";
 import { LIMITS } from "../defs/schema.ts";
 import { conflict, usage } from "../lib/errors.ts";
 import { checkSessionName, DEF_NAME, defaultSessionName, tmuxName } from "../lib/names.ts";
-import { writeJsonAtomic } from "../store/fsx.ts";
+import { selfName } from "../lib/proc.ts";
+import { ensureIgnoredDir, writeJsonAtomic } from "../store/fsx.ts";
 import { acquireLock, releaseLock } from "../store/lock.ts";
 import { looksLikePath } from "../defs/find.ts";
-import { runPaths } from "../store/paths.ts";
+import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState } from "../store/state.ts";
 import { hasSession, requireTmux } from "../tmux.ts";
 import { launch, type Launched } from "./launch.ts";
@@ -102,14 +103,16 @@ export async function start(req: StartRequest, prepared: Prepared): Promise<Laun
       const s = readState(paths.state);
       const what = s.ok ? `status ${s.state.status}` : s.missing ? "no state" : "unreadable state";
       if (!req.force) {
+        const resumable = !(s.ok && s.state.status === "complete");
         throw conflict(`session ${session} already ran (${what}); its run directory is kept`, {
-          hint: `'sessions resume ${session}' continues it; --force starts over (the old run is kept as ${session}.<timestamp>)`,
+          hint: `${resumable ? `'${selfName()} resume ${session}' continues it; ` : ""}--force starts over (the old run is kept as ${session}.<timestamp>)`,
         });
       }
       const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "");
       renameSync(paths.dir, `${paths.dir}.${stamp}`);
     }
-    mkdirSync(paths.dir, { recursive: true });
+    ensureIgnoredDir(rootPaths(req.root).runs);
+    mkdirSync(paths.dir);
     fresh = true;
     writeJsonAtomic(paths.plan, plan);
   } catch (e) {

@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 let seq = 0;
 /** Write a temp file beside `path`, then rename it over: readers see the old or the new file, never half of one. */
@@ -32,6 +33,18 @@ export function readText(path: string): string | null {
 
 export function ensureDir(path: string): string {
   mkdirSync(path, { recursive: true });
+  return path;
+}
+
+/**
+ * A folder of ours in the project (.claude/pipeline-runs, .claude/locks), created with a
+ * `.gitignore` of `*`: run files, locks and parallel worktrees never reach an agent's `git add -A`.
+ */
+export function ensureIgnoredDir(path: string): string {
+  mkdirSync(path, { recursive: true });
+  // Also for folders made before this existed; one stat per start or lock.
+  const ignore = join(path, ".gitignore");
+  if (!existsSync(ignore)) writeFileSync(ignore, "*\n");
   return path;
 }
 

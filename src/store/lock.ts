@@ -1,10 +1,10 @@
-import { linkSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { conflict } from "../lib/errors.ts";
 import { isSameProcess, pidStart } from "../lib/proc.ts";
-import { readText, writeAtomic } from "./fsx.ts";
+import { ensureIgnoredDir, readText, writeAtomic } from "./fsx.ts";
 
 export const LockSchema = v.looseObject({
   session: v.string(),
@@ -64,7 +64,7 @@ export function classify(lock: Lock): LockView {
  * sees a half-written lock.
  */
 function tryCreate(path: string, lock: Lock): boolean {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureIgnoredDir(dirname(path));
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   writeFileSync(tmp, JSON.stringify(lock));
   try {
