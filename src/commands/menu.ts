@@ -6,6 +6,7 @@ import { log } from "../lib/output.ts";
 import { overview } from "../sessions/overview.ts";
 import { resolveRoot } from "../store/paths.ts";
 import { commands, type CommandName } from "./index.ts";
+import { selfName } from "../lib/proc.ts";
 
 /** The menu's actions, in the order a person reaches for them; those not built in are left out. */
 const ACTIONS: { verb: string; label: string; needs: "target" | "session" | "live" | null }[] = [
@@ -46,7 +47,7 @@ export default defineCommand({
     } else if (needs) {
       const rows = overview(root).rows.filter((r) => r.status !== "orphaned" && (needs === "session" || r.tmux || r.alive));
       if (!rows.length) {
-        log.info(needs === "live" ? "no session is running" : "no sessions here yet: 'sessions start <target>' starts one");
+        log.info(needs === "live" ? "no session is running" : `no sessions here yet: '${selfName()} start <target>' starts one`);
         return Exit.ok;
       }
       const session = await choose(`${verb} which session?`, rows.map((r) => ({ label: r.session, value: r.session, hint: `${r.status}${r.stage ? `, ${r.stage} ${r.iteration}/${r.max}` : ""}` })));

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { notFound } from "../lib/errors.ts";
 import { tmuxName } from "../lib/names.ts";
-import { isSameProcess } from "../lib/proc.ts";
+import { isSameProcess, selfName } from "../lib/proc.ts";
 import { readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState, type DisplayStatus, type State } from "../store/state.ts";
@@ -67,7 +67,7 @@ export function requireSession(root: string, session: string): void {
   } catch {
     const known = sessionNames(root);
     throw notFound(`no session named ${session} in ${root}`, {
-      hint: known.length ? `sessions here: ${known.slice(0, 20).join(", ")}` : "no sessions here yet: 'sessions start <target>'",
+      hint: known.length ? `sessions here: ${known.slice(0, 20).join(", ")}` : `no sessions here yet: '${selfName()} start <target>'`,
       details: { sessions: known },
     });
   }

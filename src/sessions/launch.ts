@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import type { Plan } from "../defs/plan.ts";
 import { runSession } from "../engine/run.ts";
 import { failed } from "../lib/errors.ts";
-import { selfArgv, sleep, waitFor } from "../lib/proc.ts";
+import { selfArgv, selfName, sleep, waitFor } from "../lib/proc.ts";
 import { readText } from "../store/fsx.ts";
 import { acquireLock, readLock, releaseLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
@@ -57,7 +57,7 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
   });
   if (r.code !== 0) {
     abandon(o, paths.dir);
-    throw failed(`tmux could not create session ${name}: ${r.stderr || `exit ${r.code}`}`, { hint: "run 'sessions doctor'" });
+    throw failed(`tmux could not create session ${name}: ${r.stderr || `exit ${r.code}`}`, { hint: `run '${selfName()} doctor'` });
   }
   // Confirmed when the engine holds the lock and its state says running with its pid.
   const confirmed = await waitFor(
@@ -77,7 +77,7 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
   if (alive && !o.keep) killSession(name);
   abandon(o, paths.dir);
   throw failed(`the engine did not start${logTail ? `: ${logTail}` : alive ? " within 10 s" : " (its tmux session ended at once)"}`, {
-    hint: `run it in the foreground to see why: sessions start ... --foreground`,
+    hint: `run it in the foreground to see why: ${selfName()} start ... --foreground`,
   });
 }
 

@@ -6,6 +6,7 @@ import { readLock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState, StateSchema, type DisplayStatus, type State, type StateRead } from "../store/state.ts";
 import { judge, sessionNames, tmuxIndex, type Evidence } from "./inspect.ts";
+import { selfName } from "../lib/proc.ts";
 
 const TMUX_PREFIX = "pipeline-";
 
@@ -120,7 +121,7 @@ function orphan(name: string, created: number): SessionRow {
     tmux: true,
     stalled: false,
     problem: `tmux session ${name} has no run directory`,
-    note: "tmux session without a run directory: 'sessions cleanup' removes it",
+    note: `tmux session without a run directory: '${selfName()} cleanup' removes it`,
     archived: false,
   };
 }
@@ -133,7 +134,7 @@ function healthNote(ev: Evidence, archived: boolean): string {
   switch (ev.status) {
     case "crashed":
       notes.push(`engine pid ${s.pid ?? "?"} is gone${ev.tmux ? " (tmux still open)" : ""}`);
-      if (!archived) notes.push(`'sessions resume ${ev.session}'`);
+      if (!archived) notes.push(`'${selfName()} resume ${ev.session}'`);
       break;
     case "failed":
     case "killed":
@@ -143,7 +144,7 @@ function healthNote(ev: Evidence, archived: boolean): string {
       if (s.completion_reason) notes.push(s.completion_reason);
       break;
     case "paused":
-      notes.push(`paused: 'sessions resume ${ev.session}'`);
+      notes.push(`paused: '${selfName()} resume ${ev.session}'`);
       break;
     case "running":
       if (ev.stalled) notes.push(`stalled: no agent output for over ${Math.round((s.stall_after ?? 0) / 60)} min`);
@@ -152,7 +153,7 @@ function healthNote(ev: Evidence, archived: boolean): string {
       break;
   }
   // A crashed engine leaves its lock behind; resume takes it over, so only other stale locks are news.
-  if (ev.lock.state === "stale" && ev.status !== "crashed") notes.push(`stale lock (pid ${ev.lock.lock.pid}): 'sessions cleanup'`);
+  if (ev.lock.state === "stale" && ev.status !== "crashed") notes.push(`stale lock (pid ${ev.lock.lock.pid}): '${selfName()} cleanup'`);
   if (ev.lock.state === "unreadable") notes.push("unreadable lock file");
   return notes.join("; ");
 }

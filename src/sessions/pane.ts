@@ -5,6 +5,7 @@ import { runPaths } from "../store/paths.ts";
 import { attach, capturePane, insideTmux } from "../tmux.ts";
 import { ended, FileFollower, fileSize, linesAfter, loop, newPaneLines, poll } from "./follow.ts";
 import { evidence, requireSession } from "./inspect.ts";
+import { selfName } from "../lib/proc.ts";
 
 export interface Peek {
   session: string;
@@ -89,13 +90,13 @@ export async function attachSession(root: string, session: string, write: boolea
   const ev = evidence(root, session);
   if (!ev.tmux) {
     throw failed(`session ${session} has no tmux session (${tmuxName(session)} is gone; status ${ev.status})`, {
-      hint: `its output: 'sessions monitor ${session}' (engine.log), its events: 'sessions tail ${session}'`,
+      hint: `its output: '${selfName()} monitor ${session}' (engine.log), its events: '${selfName()} tail ${session}'`,
       details: { status: ev.status },
     });
   }
   if (!tty && !insideTmux()) {
     throw failed("tmux attach needs a terminal, and this is not one", {
-      hint: `'sessions monitor ${session}' prints the pane; '--follow' keeps printing it`,
+      hint: `'${selfName()} monitor ${session}' prints the pane; '--follow' keeps printing it`,
     });
   }
   return attach(tmuxName(session), write);

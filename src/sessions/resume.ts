@@ -77,7 +77,7 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
   if (ev.alive && ev.state) {
     if (ev.state.status !== "paused" && !control?.pause) {
       throw conflict(`session ${session} is running (engine pid ${ev.state.pid})`, {
-        hint: `'sessions pause ${session}' holds it, 'sessions kill ${session}' stops it`,
+        hint: `'${selfName()} pause ${session}' holds it, '${selfName()} kill ${session}' stops it`,
       });
     }
     return unpause(req, ev.state, plan.target.name, at());

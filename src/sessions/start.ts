@@ -92,7 +92,7 @@ export async function start(req: StartRequest, prepared: Prepared): Promise<Laun
     if (hasSession(tmuxName(session))) {
       const lock = existsSync(paths.lock);
       throw conflict(`tmux session ${tmuxName(session)} already exists${lock ? "" : " (not started by a running engine)"}`, {
-        hint: `'sessions status ${session}' shows it; 'sessions kill ${session}' or 'sessions cleanup' removes it`,
+        hint: `'${selfName()} status ${session}' shows it; '${selfName()} kill ${session}' or '${selfName()} cleanup' removes it`,
       });
     }
   }

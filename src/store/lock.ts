@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { conflict } from "../lib/errors.ts";
-import { isSameProcess, pidStart } from "../lib/proc.ts";
+import { isSameProcess, pidStart, selfName } from "../lib/proc.ts";
 import { ensureIgnoredDir, readText, writeAtomic } from "./fsx.ts";
 
 export const LockSchema = v.looseObject({
@@ -94,7 +94,7 @@ export function acquireLock(path: string, session: string, opts: AcquireOptions 
     if (!opts.takeStale) {
       const what = seen.state === "stale" ? `a stale lock (pid ${seen.lock.pid}, ${seen.why})` : `an unreadable lock file`;
       throw conflict(`session ${session} has ${what}`, {
-        hint: `run 'sessions cleanup --yes' to remove it, or pass --force`,
+        hint: `run '${selfName()} cleanup --yes' to remove it, or pass --force`,
         details: { lock: path },
       });
     }
@@ -105,7 +105,7 @@ export function acquireLock(path: string, session: string, opts: AcquireOptions 
 
 export function held(session: string, lock: Lock) {
   return conflict(`session ${session} is running (engine pid ${lock.pid} on ${lock.host}, since ${lock.started_at})`, {
-    hint: `see it with 'sessions status ${session}', stop it with 'sessions kill ${session}'`,
+    hint: `see it with '${selfName()} status ${session}', stop it with '${selfName()} kill ${session}'`,
     details: { holder: { pid: lock.pid, host: lock.host, started_at: lock.started_at } },
   });
 }

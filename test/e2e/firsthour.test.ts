@@ -1,0 +1,171 @@
+/** A new user's first hour (issue 13): mistakes are refused by name, pipes end quietly, hints work. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { BIN, cleanEnv, fakeStage, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
+
+const server = privateTmux();
+afterAll(() => server.kill());
+
+const run = (root: string, args: string[], env?: Record<string, string | undefined>) => sessions([...args, "--root", root], { tmux: server.dir, env });
+const state = (root: string, s: string) => readJson(join(runDir(root, s), "state.json"));
+
+/** `sessions <args> | <reader>` in bash: what sessions printed on stderr and its own exit code. */
+async function piped(args: string[], reader: string, cwd: string) {
+  const script = `"$0" "$@" 2>"${cwd}/.stderr" | ${reader} >/dev/null; echo "\${PIPESTATUS[0]}"`;
+  const p = Bun.spawn(["bash", "-c", script, BIN, ...args], { cwd, env: cleanEnv({ TMUX_TMPDIR: server.dir }), stdout: "pipe", stderr: "pipe" });
+  const code = Number((await new Response(p.stdout).text()).trim());
+  await p.exited;
+  return { code, stderr: readFileSync(join(cwd, ".stderr"), "utf8") };
+}
+
+describe("mistakes are refused, named, exit 2", () => {
+  const root = tempRoot();
+  fakeStage(root.path, "quick", { script: "stop" });
+  afterAll(() => root[Symbol.dispose]());
+
+  test("a typo of a command or a flag gets the nearest name, without a stray --", async () => {
+    const cmd = await run(root.path, ["stauts"]);
+    expect(cmd.stderr).toContain("did you mean 'status'?");
+    expect(cmd.code).toBe(2);
+    const flag = await run(root.path, ["start", "quick", "--forgrond"]);
+    expect(flag.stderr).toContain("did you mean '--foreground'?");
+    expect(flag.stderr).not.toContain("'--?");
+    expect(flag.code).toBe(2);
+  });
+
+  test("words beyond the positionals are unexpected; kill with no name is a usage error", async () => {
+    for (const args of [["status", "a", "b"], ["resume", "a", "b"], ["start", "quick", "x", "3", "extra"]]) {
+      const r = await run(root.path, args);
+      expect(r.stderr).toMatch(/unexpected argument "(b|extra)"/);
+      expect(r.code).toBe(2);
+    }
+    const none = await run(root.path, ["kill", "--yes"]);
+    expect(none.stderr).toContain("which session?");
+    expect(none.stderr).not.toContain("undefined");
+    expect(none.code).toBe(2);
+  });
+
+  test("a flag without its value names the flag and starts nothing; --provider --json does not take --json", async () => {
+    for (const flag of ["--context", "--delay", "--input", "--model", "--root"]) {
+      const r = await sessions(["start", "quick", "--root", root.path, "--foreground", flag], { tmux: server.dir });
+      expect(r.stderr).toContain(`${flag} needs a value`);
+      expect(r.code).toBe(2);
+    }
+    const empty = await run(root.path, ["start", "quick", "--provider="]);
+    expect(empty.stderr).toContain("--provider needs a value");
+    const j = await run(root.path, ["start", "quick", "--foreground", "--provider", "--json"]);
+    expect(j.json().error).toMatchObject({ code: "usage", message: "--provider needs a value" });
+    expect(j.code).toBe(2);
+    expect(existsSync(runDir(root.path, "quick"))).toBe(false);
+  });
+
+  test("a --root that does not exist is refused and not created", async () => {
+    const missing = join(root.path, "nope");
+    const r = await sessions(["start", "quick", "--foreground", "--root", missing], { tmux: server.dir });
+    expect(r.stderr).toContain(`project root ${missing} is not a directory`);
+    expect(r.code).toBe(2);
+    expect(existsSync(missing)).toBe(false);
+    const env = await sessions(["list"], { tmux: server.dir, env: { SESSIONS_ROOT: missing } });
+    expect(env.stderr).toContain("$SESSIONS_ROOT");
+    expect(env.code).toBe(2);
+  });
+});
+
+test("help has no colour in a pipe, and the root help lists each command's own description", async () => {
+  for (const verb of ["status", "start", "kill", "list"]) {
+    const r = await sessions([verb, "--help"], { env: { NO_COLOR: undefined } });
+    expect(r.stdout).toContain("USAGE");
+    expect(r.stdout).not.toContain("\x1b");
+  }
+  const root = await sessions(["--help"], { env: { NO_COLOR: undefined } });
+  expect(root.stdout).toContain("Stop a session: its agent's processes");
+  expect(root.stdout).not.toContain("\x1b");
+});
+
+describe("a closed stdout ends the command quietly, with the exit code of what it did", () => {
+  test("tail, tail --json and start --foreground into head", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "many", { script: "continue", termination: "type: fixed\nmax: 40" });
+    const fg = await piped(["start", "many", "--foreground", "--root", root.path], "head -1", root.path);
+    expect(fg.stderr).not.toContain("EPIPE");
+    expect(fg.stderr).not.toMatch(/^\s+at /m);
+    expect(fg.code).toBe(0);
+    expect((await state(root.path, "many")).status).toBe("complete");
+    for (const args of [["tail", "many", "--lines", "1000"], ["tail", "many", "--lines", "1000", "--json"]]) {
+      const r = await piped([...args, "--root", root.path], "true", root.path);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+    }
+  }, 60_000);
+
+  test("tail --follow and monitor --follow stop when their reader goes, not when the session ends", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "long", { script: "continue", termination: "type: fixed\nmax: 1000" });
+    expect((await run(root.path, ["start", "long"])).code).toBe(0);
+    try {
+      for (const verb of ["tail", "monitor"]) {
+        const r = await piped([verb, "long", "--follow", "--root", root.path], "head -1", root.path);
+        expect(r.stderr).not.toMatch(/EPIPE|^\s+at /m);
+        expect(r.code).toBe(0);
+      }
+      expect((await state(root.path, "long")).status).toBe("running");
+    } finally {
+      await run(root.path, ["kill", "long", "--yes"]);
+    }
+  }, 60_000);
+});
+
+describe("finished sessions", () => {
+  test("run refuses a complete session and leaves its record alone; hints do not offer resume", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "quick", { script: "stop" });
+    expect((await run(root.path, ["start", "quick", "--foreground"])).code).toBe(0);
+    const before = readFileSync(join(runDir(root.path, "quick"), "state.json"), "utf8");
+    const r = await run(root.path, ["run", "quick"]);
+    expect(r.stderr).toContain("session quick is complete: there is nothing to run");
+    expect(r.code).toBe(4);
+    expect(readFileSync(join(runDir(root.path, "quick"), "state.json"), "utf8")).toBe(before);
+
+    const again = await run(root.path, ["start", "quick"]);
+    expect(again.stderr).toContain("already ran (status complete)");
+    expect(again.stderr).not.toContain("resume");
+    expect(again.code).toBe(4);
+  }, 30_000);
+
+  test("kill takes several names; a complete --keep session killed is not offered resume", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "kept", { script: "stop" });
+    fakeStage(root.path, "hang", { script: "hang" });
+    expect((await run(root.path, ["start", "kept", "--keep"])).code).toBe(0);
+    await until(async () => (await state(root.path, "kept")).status === "complete", 15_000, "kept to complete");
+    expect((await run(root.path, ["start", "hang"])).code).toBe(0);
+    const r = await run(root.path, ["kill", "kept", "hang", "--yes"]);
+    expect(r.stdout).toMatch(/killed kept: stopped tmux \(status complete\)$/m);
+    expect(r.stdout).toMatch(/killed hang: .*\(status killed\); '\S*sessions resume hang' continues it/);
+    expect(r.code).toBe(0);
+    expect((await state(root.path, "hang")).status).toBe("killed");
+  }, 30_000);
+});
+
+test("hints name the binary as it was invoked", async () => {
+  using root = tempRoot();
+  mkdirSync(join(root.path, "scripts"));
+  symlinkSync(BIN, join(root.path, "scripts", "sessions"));
+  const none = Bun.spawn(["./scripts/sessions", "list"], { cwd: root.path, env: cleanEnv({ TMUX_TMPDIR: server.dir }), stderr: "pipe", stdout: "pipe" });
+  expect(await new Response(none.stdout).text()).toContain("'./scripts/sessions start <target>'");
+  const help = Bun.spawn(["./scripts/sessions", "status", "--help"], { cwd: root.path, env: cleanEnv(), stdout: "pipe" });
+  expect(await new Response(help.stdout).text()).toContain("./scripts/sessions status [OPTIONS] <SESSION>");
+});
+
+test("the run and lock folders ignore themselves: git status stays clean after a start", async () => {
+  using root = tempRoot();
+  fakeStage(root.path, "quick", { script: "stop" });
+  Bun.spawnSync(["git", "-C", root.path, "add", "-A"]);
+  Bun.spawnSync(["git", "-C", root.path, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "defs"]);
+  expect((await run(root.path, ["start", "quick"])).code).toBe(0);
+  await until(async () => (await state(root.path, "quick")).status === "complete", 15_000, "quick to complete");
+  for (const dir of ["pipeline-runs", "locks"]) expect(readFileSync(join(root.path, ".claude", dir, ".gitignore"), "utf8")).toBe("*\n");
+  const st = Bun.spawnSync(["git", "-C", root.path, "status", "--porcelain"]);
+  expect(st.stdout.toString()).toBe("");
+});
