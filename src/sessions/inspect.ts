@@ -1,12 +1,12 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { notFound } from "../lib/errors.ts";
-import { tmuxName } from "../lib/names.ts";
+import { tmuxNames } from "../lib/names.ts";
 import { isSameProcess, selfName } from "../lib/proc.ts";
 import { readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState, type DisplayStatus, type State } from "../store/state.ts";
-import { hasSession, listSessions, type TmuxSession } from "../tmux.ts";
+import { listSessions, type TmuxSession } from "../tmux.ts";
 
 export interface Evidence {
   session: string;
@@ -46,7 +46,16 @@ export function isStalled(s: State, now = Date.now()): boolean {
 
 export function evidence(root: string, session: string, tmux?: boolean): Evidence {
   const p = runPaths(root, session);
-  return judge(session, readState(p.state), readLock(p.lock), tmux ?? hasSession(tmuxName(session)));
+  return judge(session, readState(p.state), readLock(p.lock), tmux ?? ownTmux(root, session) !== null);
+}
+
+/**
+ * This root's tmux session for `session`: one of its names (lib/names tmuxNames) whose
+ * @sessions_root is this root. Another project's `pipeline-<session>` is never shown, opened or killed.
+ */
+export function ownTmux(root: string, session: string, all: TmuxSession[] = listSessions()): TmuxSession | null {
+  const names = tmuxNames(root, session);
+  return all.find((t) => t.root === root && names.includes(t.name)) ?? null;
 }
 
 /** Sessions of a root: every run directory (not the `{session}.{timestamp}` archives unless asked). */
@@ -99,11 +108,6 @@ export function inspect(root: string, session: string) {
   };
 }
 export type StatusDoc = ReturnType<typeof inspect>;
-
-/** One tmux call for all sessions: name → session, for list and cleanup. */
-export function tmuxIndex(): Map<string, TmuxSession> {
-  return new Map(listSessions().map((t) => [t.name, t]));
-}
 
 export const stageDirs = (dir: string) => {
   try {

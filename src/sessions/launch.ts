@@ -1,14 +1,14 @@
 import { rmSync } from "node:fs";
 import type { Plan } from "../defs/plan.ts";
 import { runSession } from "../engine/run.ts";
-import { failed } from "../lib/errors.ts";
+import { conflict, failed } from "../lib/errors.ts";
 import { selfArgv, selfName, sleep, waitFor } from "../lib/proc.ts";
 import { readText } from "../store/fsx.ts";
 import { acquireLock, readLock, releaseLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
 import { readState, type State } from "../store/state.ts";
-import { hasSession, killSession, newSession, requireTmux } from "../tmux.ts";
-import { tmuxName } from "../lib/names.ts";
+import { hasSession, killSession, listSessions, newSession, requireTmux, type TmuxSession } from "../tmux.ts";
+import { tmuxNames } from "../lib/names.ts";
 
 export interface Launched {
   session: string;
@@ -46,7 +46,7 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
     });
     return { session: o.session, tmux: null, pid: process.pid, run_dir: paths.dir, state };
   }
-  const name = tmuxName(o.session);
+  const name = pickTmuxName(o.root, o.session);
   const r = newSession({
     name,
     cwd: o.root,
@@ -78,6 +78,24 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
   abandon(o, paths.dir);
   throw failed(`the engine did not start${logTail ? `: ${logTail}` : alive ? " within 10 s" : " (its tmux session ended at once)"}`, {
     hint: `run it in the foreground to see why: ${selfName()} start ... --foreground`,
+  });
+}
+
+/**
+ * The tmux name a new engine of this root gets: `pipeline-<session>`, or the root-tagged one when
+ * the server already has that name (another project's session, or one sessions did not make).
+ */
+export function pickTmuxName(root: string, session: string, all: TmuxSession[] = listSessions()): string {
+  const names = tmuxNames(root, session);
+  const free = names.find((n) => !all.some((t) => t.name === n));
+  if (free) return free;
+  const holders = names.map((n) => {
+    const t = all.find((x) => x.name === n)!;
+    return `${n} (${t.root === root ? "this project" : t.root ? `project ${t.root}` : "not made by sessions"})`;
+  });
+  throw conflict(`no tmux name is free for session ${session} on this tmux server: ${holders.join(", ")}`, {
+    hint: `give the session another name: '${selfName()} start <target> <other-name>'`,
+    details: { tmux: names },
   });
 }
 

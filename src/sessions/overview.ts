@@ -1,14 +1,13 @@
 import { readdirSync, statSync } from "node:fs";
 import * as v from "valibot";
-import { checkSessionName, tmuxName } from "../lib/names.ts";
+import { checkSessionName, sessionOfTmux, TMUX_PREFIX } from "../lib/names.ts";
 import { readText } from "../store/fsx.ts";
 import { readLock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState, StateSchema, type DisplayStatus, type State, type StateRead } from "../store/state.ts";
-import { judge, sessionNames, tmuxIndex, type Evidence } from "./inspect.ts";
+import { listSessions } from "../tmux.ts";
+import { judge, ownTmux, sessionNames, type Evidence } from "./inspect.ts";
 import { selfName } from "../lib/proc.ts";
-
-const TMUX_PREFIX = "pipeline-";
 
 /** One row of `list` (DESIGN §6): the displayed status from the same evidence `status` uses. */
 export interface SessionRow {
@@ -41,21 +40,24 @@ export interface Overview {
  * files) and asks tmux once, so it stays fast with hundreds of sessions.
  */
 export function overview(root: string, all = false): Overview {
-  const tmux = tmuxIndex();
+  const tmux = listSessions();
   const names = sessionNames(root, all);
-  const known = new Set(names.map(tmuxName));
+  const known = new Set(names);
   // One readdir instead of a failing open per session: most finished sessions hold no lock.
   const locks = new Set(safeList(rootPaths(root).locks));
+  const owned = new Set<string>();
   const rows = names.map((name) => {
     const p = runPaths(root, name);
     const lock = locks.has(`${name}.lock`) ? readLock(p.lock) : ({ state: "none" } as const);
-    return toRow(root, judge(name, readForList(p.state), lock, tmux.has(tmuxName(name))));
+    const own = ownTmux(root, name, tmux);
+    if (own) owned.add(own.name);
+    return toRow(root, judge(name, readForList(p.state), lock, own !== null));
   });
   const foreign: string[] = [];
-  for (const t of tmux.values()) {
-    if (!t.name.startsWith(TMUX_PREFIX) || known.has(t.name)) continue;
+  for (const t of tmux) {
+    if (!t.name.startsWith(TMUX_PREFIX) || owned.has(t.name)) continue;
     if (t.root === null) foreign.push(t.name);
-    else if (t.root === root) rows.push(orphan(t.name, t.created));
+    else if (t.root === root) rows.push(orphan(t.name, sessionOfTmux(root, t.name, (s) => known.has(s))!, t.created));
   }
   rows.sort((a, b) => time(b) - time(a) || a.session.localeCompare(b.session));
   return { rows, foreign: foreign.sort() };
@@ -106,8 +108,7 @@ function toRow(root: string, ev: Evidence): SessionRow {
   };
 }
 
-function orphan(name: string, created: number): SessionRow {
-  const session = name.slice(TMUX_PREFIX.length);
+function orphan(name: string, session: string, created: number): SessionRow {
   return {
     session,
     target: null,

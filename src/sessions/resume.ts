@@ -2,15 +2,15 @@ import type { Plan } from "../defs/plan.ts";
 import { progressKey, replay } from "../engine/replay.ts";
 import { readPlan } from "../engine/run.ts";
 import { conflict, failed } from "../lib/errors.ts";
-import { checkSessionName, tmuxName } from "../lib/names.ts";
+import { checkSessionName } from "../lib/names.ts";
 import { isSameProcess, selfName, stopGroup, waitFor } from "../lib/proc.ts";
 import { readControl, writeControl } from "../store/control.ts";
 import { readEvents, type SessionEvent } from "../store/events.ts";
 import { releaseLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
 import { readState, type State } from "../store/state.ts";
-import { killSession, listSessions } from "../tmux.ts";
-import { evidence, requireSession } from "./inspect.ts";
+import { killSession } from "../tmux.ts";
+import { evidence, ownTmux, requireSession } from "./inspect.ts";
 import { acquireLock, launch, requireTmux, type Launched } from "./launch.ts";
 import { liveAgentGroups } from "./stop.ts";
 
@@ -89,11 +89,9 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
   let point: ResumePoint;
   try {
     if (!req.foreground) {
-      // A tmux session left open (--keep) or orphaned by a dead engine is in the way of the new one.
-      const old = listSessions().find((t) => t.name === tmuxName(session));
-      if (old && old.root !== root) {
-        throw conflict(`tmux session ${old.name} exists and is not this root's`, { hint: "end it yourself, or resume with --foreground" });
-      }
+      // A tmux session left open (--keep) or orphaned by a dead engine is in the way of the new one;
+      // another project's same-named one is not: the new engine gets the other name (launch).
+      const old = ownTmux(root, session);
       if (old) killSession(old.name);
     }
     // An agent that outlived its engine would otherwise run the same iteration as the new one.

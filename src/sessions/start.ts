@@ -4,15 +4,16 @@ import type { Plan, ProviderPlan } from "../defs/plan.ts";
 import { buildPlan, findTarget, type PlanOptions } from "../defs/resolve.ts";
 import { LIMITS } from "../defs/schema.ts";
 import { conflict, usage } from "../lib/errors.ts";
-import { checkSessionName, DEF_NAME, defaultSessionName, tmuxName } from "../lib/names.ts";
+import { checkSessionName, DEF_NAME, defaultSessionName } from "../lib/names.ts";
 import { selfName } from "../lib/proc.ts";
 import { ensureIgnoredDir, writeJsonAtomic } from "../store/fsx.ts";
 import { acquireLock, releaseLock } from "../store/lock.ts";
 import { looksLikePath } from "../defs/find.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState } from "../store/state.ts";
-import { hasSession, requireTmux } from "../tmux.ts";
-import { launch, type Launched } from "./launch.ts";
+import { listSessions, requireTmux } from "../tmux.ts";
+import { ownTmux } from "./inspect.ts";
+import { launch, pickTmuxName, type Launched } from "./launch.ts";
 
 export interface StartRequest {
   root: string;
@@ -89,12 +90,15 @@ export async function start(req: StartRequest, prepared: Prepared): Promise<Laun
   const paths = runPaths(req.root, session);
   if (!req.foreground) {
     requireTmux();
-    if (hasSession(tmuxName(session))) {
+    const tmux = listSessions();
+    const own = ownTmux(req.root, session, tmux);
+    if (own) {
       const lock = existsSync(paths.lock);
-      throw conflict(`tmux session ${tmuxName(session)} already exists${lock ? "" : " (not started by a running engine)"}`, {
+      throw conflict(`tmux session ${own.name} already exists${lock ? "" : " (not started by a running engine)"}`, {
         hint: `'${selfName()} status ${session}' shows it; '${selfName()} kill ${session}' or '${selfName()} cleanup' removes it`,
       });
     }
+    pickTmuxName(req.root, session, tmux); // refuses before anything is created when no name is free
   }
   acquireLock(paths.lock, session, { takeStale: req.force });
   let fresh = false;

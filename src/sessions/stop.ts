@@ -1,11 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { groupAlive, isSameProcess, killGroup, procStat, waitFor } from "../lib/proc.ts";
-import { tmuxName } from "../lib/names.ts";
 import { readLock, removeStale } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
 import { readState, type DisplayStatus, type State } from "../store/state.ts";
 import { killSession, listSessions, type TmuxSession } from "../tmux.ts";
-import { evidence, judge, requireSession, sessionNames } from "./inspect.ts";
+import { evidence, judge, ownTmux, requireSession, sessionNames } from "./inspect.ts";
 import { settleState } from "./settle.ts";
 
 export type Stopped = "agent" | "engine" | "tmux" | "lock";
@@ -65,15 +64,10 @@ function groupBelongsTo(pgid: number, session: string): boolean {
   return false;
 }
 
-/** This root's tmux session for `session`, if there is one (a foreign or other root's one is not ours to kill). */
-function ownTmux(root: string, session: string, all: TmuxSession[]): string | null {
-  const name = tmuxName(session);
-  return all.some((t) => t.name === name && t.root === root) ? name : null;
-}
-
 export function planStop(root: string, session: string, tmuxSessions: TmuxSession[] = listSessions()): StopPlan {
   const paths = runPaths(root, session);
-  const tmux = ownTmux(root, session, tmuxSessions);
+  // This root's tmux session, if there is one (a foreign or other root's one is not ours to kill).
+  const tmux = ownTmux(root, session, tmuxSessions)?.name ?? null;
   if (!existsSync(paths.dir) && !existsSync(paths.lock) && !tmux) requireSession(root, session);
   const read = readState(paths.state);
   const lock = readLock(paths.lock);

@@ -169,3 +169,60 @@ test("the run and lock folders ignore themselves: git status stays clean after a
   const st = Bun.spawnSync(["git", "-C", root.path, "status", "--porcelain"]);
   expect(st.stdout.toString()).toBe("");
 });
+
+describe("two projects, one tmux server", () => {
+  const tmux = (...args: string[]) => Bun.spawnSync(["tmux", ...args], { env: cleanEnv({ TMUX_TMPDIR: server.dir }), stdout: "pipe", stderr: "pipe" });
+  const names = () => tmux("list-sessions", "-F", "#{session_name}").stdout.toString().trim().split("\n").sort();
+
+  test("both run `ralph`: the second gets a root-tagged tmux name, and each sees, opens and kills only its own", async () => {
+    using a = tempRoot();
+    using b = tempRoot();
+    fakeStage(a.path, "ralph", { script: "hang" });
+    fakeStage(b.path, "ralph", { script: "sleep:30:continue" });
+    expect((await run(a.path, ["start", "ralph"])).code).toBe(0);
+    const second = await run(b.path, ["start", "ralph", "--json"]);
+    expect(second.code).toBe(0);
+    const tagged = second.json().tmux;
+    expect(tagged).toMatch(/^pipeline-ralph-[0-9a-f]{6}$/);
+    expect(names()).toEqual(["pipeline-ralph", tagged]);
+    try {
+      const sb = await until(async () => ((await state(b.path, "ralph")).agent_pgid ? state(b.path, "ralph") : null), 10_000, "b's agent");
+      expect(sb.tmux).toBe(tagged);
+      await until(async () => (await run(b.path, ["monitor", "ralph"])).stdout.includes("action sleep:30:continue"), 10_000, "b's pane");
+      expect((await run(a.path, ["monitor", "ralph"])).stdout).not.toContain("sleep:30");
+      for (const root of [a.path, b.path]) {
+        const st = (await run(root, ["status", "ralph", "--json"])).json();
+        expect([st.status, st.tmux]).toEqual(["running", true]);
+        expect((await run(root, ["list", "--json"])).json().sessions.map((r: any) => r.session)).toEqual(["ralph"]);
+      }
+      const k = await run(b.path, ["kill", "ralph", "--yes", "--json"]);
+      expect(k.json().killed).toContain("tmux");
+      expect(names()).toEqual(["pipeline-ralph"]);
+      expect((await state(a.path, "ralph")).status).toBe("running");
+    } finally {
+      await run(a.path, ["kill", "ralph", "--yes"]);
+      await run(b.path, ["kill", "ralph", "--yes"]);
+    }
+  }, 60_000);
+
+  test("a pipeline-<name> that sessions did not make is left alone, and the session starts beside it", async () => {
+    using a = tempRoot();
+    fakeStage(a.path, "mine", { script: "stop" });
+    expect(tmux("new-session", "-d", "-s", "pipeline-mine", "sleep", "300").exitCode).toBe(0);
+    try {
+      const r = await run(a.path, ["start", "mine", "--json"]);
+      expect(r.code).toBe(0);
+      expect(r.json().tmux).toMatch(/^pipeline-mine-[0-9a-f]{6}$/);
+      await until(async () => (await state(a.path, "mine")).status === "complete", 15_000, "mine to complete");
+      const st = (await run(a.path, ["status", "mine", "--json"])).json();
+      expect(st.tmux).toBe(false);
+      const list = await run(a.path, ["list"]);
+      expect(list.stdout).toContain("foreign tmux sessions (pipeline-* not started by sessions; left alone): pipeline-mine");
+      const att = await run(a.path, ["attach", "mine"]);
+      expect(att.stderr).toContain("session mine has no tmux session");
+      expect(att.code).toBe(1);
+    } finally {
+      tmux("kill-session", "-t", "=pipeline-mine");
+    }
+  }, 30_000);
+});
