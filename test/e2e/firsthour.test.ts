@@ -226,3 +226,32 @@ describe("two projects, one tmux server", () => {
     }
   }, 30_000);
 });
+
+test("attach from inside tmux: a read-only window that closes with the session, the user back where they were", async () => {
+  using root = tempRoot();
+  fakeStage(root.path, "watched", { script: "hang" });
+  const tmux = (...args: string[]) => Bun.spawnSync(["tmux", ...args], { env: cleanEnv({ TMUX_TMPDIR: server.dir }), stdout: "pipe", stderr: "pipe" });
+  const out = (...args: string[]) => tmux(...args).stdout.toString();
+  expect((await run(root.path, ["start", "watched"])).code).toBe(0);
+  const s = await until(async () => ((await state(root.path, "watched")).agent_pgid ? state(root.path, "watched") : null), 10_000, "the agent");
+  // The user's own session: a shell in a real pane, where they type the command.
+  expect(tmux("new-session", "-d", "-s", "user", "-x", "120", "-y", "30", "-e", `PATH=${process.env.PATH}`, "--", "bash", "--norc", "--noprofile").exitCode).toBe(0);
+  try {
+    tmux("send-keys", "-t", "=user:", `${BIN} attach watched --root ${root.path}`, "Enter");
+    await until(() => out("list-windows", "-t", "=user", "-F", "#{window_index} #{window_name} #{window_active}").includes("1 pipeline-watched (read-only) 1"), 10_000, "the read-only window");
+    await until(() => out("list-clients", "-F", "#{client_readonly} #{client_session}").includes("1 pipeline-watched"), 10_000, "a read-only client");
+    await until(() => out("capture-pane", "-p", "-t", "=user:1").includes("action hang"), 10_000, "the pipeline's pane in the window");
+    // What people press to get out reaches nothing: the session keeps running.
+    tmux("send-keys", "-t", "=user:1", "C-c");
+    tmux("send-keys", "-t", "=user:1", "typed text", "Enter");
+    await until(async () => (await run(root.path, ["status", "watched", "--json"])).json().status === "running", 5_000, "still running");
+    expect(out("capture-pane", "-p", "-t", "=pipeline-watched:")).not.toContain("typed text");
+    expect((await run(root.path, ["kill", "watched", "--yes"])).code).toBe(0);
+    await until(() => out("list-windows", "-t", "=user", "-F", "#{window_index} #{window_active}").trim() === "0 1", 10_000, "the window to close");
+    expect(out("capture-pane", "-p", "-t", "=user:0")).toContain("read-only view opened in a new window");
+    expect(s.status).toBe("running");
+  } finally {
+    tmux("kill-session", "-t", "=user");
+    await run(root.path, ["kill", "watched", "--yes"]);
+  }
+}, 40_000);
