@@ -36,7 +36,7 @@ export interface Overview {
 }
 
 /**
- * Every session of a root, newest first. Reads only lock files and state.json (never iteration
+ * Every session of a root, running ones first, then newest first. Reads only lock files and state.json (never iteration
  * files) and asks tmux once, so it stays fast with hundreds of sessions.
  */
 export function overview(root: string, all = false): Overview {
@@ -59,7 +59,8 @@ export function overview(root: string, all = false): Overview {
     if (t.root === null) foreign.push(t.name);
     else if (t.root === root) rows.push(orphan(t.name, sessionOfTmux(root, t.name, (s) => known.has(s))!, t.created));
   }
-  rows.sort((a, b) => time(b) - time(a) || a.session.localeCompare(b.session));
+  // Live sessions first; then newest first, by the start time that AGE counts from.
+  rows.sort((a, b) => Number(b.alive) - Number(a.alive) || time(b) - time(a) || a.session.localeCompare(b.session));
   return { rows, foreign: foreign.sort() };
 }
 
@@ -81,7 +82,7 @@ function readForList(path: string): StateRead {
   return readState(path);
 }
 
-const time = (r: SessionRow) => Date.parse(r.updated_at ?? r.started_at ?? "") || 0;
+export const time = (r: SessionRow) => Date.parse(r.started_at ?? r.updated_at ?? "") || 0;
 
 function toRow(root: string, ev: Evidence): SessionRow {
   const s = ev.state;

@@ -3,7 +3,7 @@ import { c, duration, table } from "../lib/output.ts";
 import type { SessionEvent } from "../store/events.ts";
 import type { HistoryEntry } from "../store/state.ts";
 import type { StatusDoc } from "./inspect.ts";
-import { clock, type Overview, type SessionRow } from "./overview.ts";
+import { clock, time, type Overview, type SessionRow } from "./overview.ts";
 import { selfName } from "../lib/proc.ts";
 
 const COLORS: Record<string, (s: string) => string> = {
@@ -47,8 +47,8 @@ export function listView(o: Overview, now = Date.now()): string {
 }
 
 function age(r: SessionRow, now: number): string {
-  const t = Date.parse(r.started_at ?? r.updated_at ?? "");
-  return Number.isNaN(t) ? "-" : duration(now - t);
+  const t = time(r);
+  return t ? duration(now - t) : "-";
 }
 
 function counts(rows: SessionRow[]): string {

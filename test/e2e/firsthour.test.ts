@@ -255,3 +255,68 @@ test("attach from inside tmux: a read-only window that closes with the session, 
     await run(root.path, ["kill", "watched", "--yes"]);
   }
 }, 40_000);
+
+describe("housekeeping: rm, prune, list filters", () => {
+  test("rm removes finished sessions, refuses a running one (removing nothing), --force kills first", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "done", { script: "stop" });
+    fakeStage(root.path, "hang", { script: "hang" });
+    expect((await run(root.path, ["start", "done", "--foreground"])).code).toBe(0);
+    expect((await run(root.path, ["start", "hang"])).code).toBe(0);
+    await until(async () => (await state(root.path, "hang")).agent_pgid, 10_000, "hang's agent");
+
+    const refused = await run(root.path, ["rm", "done", "hang"]);
+    expect(refused.stderr).toContain("hang is still running");
+    expect(refused.code).toBe(4);
+    expect(existsSync(runDir(root.path, "done"))).toBe(true);
+
+    const list = (await run(root.path, ["list", "--json"])).json().sessions.map((r: any) => r.session);
+    expect(list).toEqual(["hang", "done"]);
+    expect((await run(root.path, ["list", "--running", "--json"])).json().sessions.map((r: any) => r.session)).toEqual(["hang"]);
+    expect((await run(root.path, ["list", "--status", "complete", "--json"])).json().sessions.map((r: any) => r.session)).toEqual(["done"]);
+    const badStatus = await run(root.path, ["list", "--status", "finished"]);
+    expect(badStatus.stderr).toContain("--status finished is not a status");
+    expect(badStatus.code).toBe(2);
+
+    const rm = await run(root.path, ["rm", "done"]);
+    expect(rm.stdout).toContain("removed done (complete)");
+    expect(rm.code).toBe(0);
+    expect(existsSync(runDir(root.path, "done"))).toBe(false);
+
+    const forced = await run(root.path, ["rm", "hang", "--force", "--json"]);
+    expect(forced.json().removed).toEqual([{ session: "hang", status: "running", killed: expect.arrayContaining(["agent", "engine", "tmux"]) }]);
+    expect(existsSync(runDir(root.path, "hang"))).toBe(false);
+    expect(existsSync(join(root.path, ".claude", "locks", "hang.lock"))).toBe(false);
+    expect((await run(root.path, ["list", "--json"])).json().sessions).toEqual([]);
+    expect((await run(root.path, ["rm", "nope"])).code).toBe(3);
+  }, 40_000);
+
+  test("prune is a dry run unless --yes, takes archived runs, filters by status and age", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "done", { script: "stop" });
+    fakeStage(root.path, "hang", { script: "hang" });
+    expect((await run(root.path, ["start", "done", "--foreground"])).code).toBe(0);
+    expect((await run(root.path, ["start", "done", "--foreground", "--force"])).code).toBe(0);
+    expect((await run(root.path, ["start", "hang"])).code).toBe(0);
+    await until(async () => (await state(root.path, "hang")).agent_pgid, 10_000, "hang's agent");
+    expect((await run(root.path, ["kill", "hang", "--yes"])).code).toBe(0);
+
+    const dry = await run(root.path, ["prune"]);
+    expect(dry.stdout).toContain("nothing was removed");
+    expect(dry.stdout).toMatch(/done\.\d{8}T\d{6}\s+complete/);
+    const doc = (await run(root.path, ["prune", "--json"])).json();
+    expect(doc.removed).toBe(false);
+    expect(doc.sessions.map((r: any) => r.status).sort()).toEqual(["complete", "complete", "killed"]);
+    expect(existsSync(runDir(root.path, "hang"))).toBe(true);
+
+    expect((await run(root.path, ["prune", "--older-than", "1d", "--yes", "--json"])).json().sessions).toEqual([]);
+    const bad = await run(root.path, ["prune", "--older-than", "week"]);
+    expect(bad.stderr).toContain("--older-than must be a number with a unit");
+    expect(bad.code).toBe(2);
+    expect((await run(root.path, ["prune", "--status", "running"])).code).toBe(2);
+
+    const yes = await run(root.path, ["prune", "--status", "complete", "--yes"]);
+    expect(yes.stdout).toContain("removed 2 sessions");
+    expect((await run(root.path, ["list", "--all", "--json"])).json().sessions.map((r: any) => r.session)).toEqual(["hang"]);
+  }, 40_000);
+});
