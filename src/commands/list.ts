@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { Exit, usage } from "../lib/errors.ts";
-import { emit } from "../lib/output.ts";
+import { emit, termWidth } from "../lib/output.ts";
 import { overview } from "../sessions/overview.ts";
 import { listView } from "../sessions/view.ts";
 import { resolveRoot } from "../store/paths.ts";
@@ -25,7 +25,7 @@ export default defineCommand({
     if (bad) throw usage(`--status ${bad} is not a status`, { hint: `use ${STATUSES.join(", ")}` });
     const o = overview(resolveRoot(args.root), !!args.all);
     o.rows = o.rows.filter((r) => (!want || want.includes(r.status)) && (!args.running || r.alive));
-    emit(args.json, { sessions: o.rows }, () => listView(o));
+    emit(args.json, { sessions: o.rows }, () => listView(o, Date.now(), termWidth()));
     return Exit.ok;
   },
 });

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { notFound } from "../lib/errors.ts";
 import { tmuxNames } from "../lib/names.ts";
 import { isSameProcess, selfName } from "../lib/proc.ts";
+import { readControl } from "../store/control.ts";
 import { readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState, type DisplayStatus, type State } from "../store/state.ts";
@@ -93,6 +94,8 @@ export function inspect(root: string, session: string) {
     ...(s ?? { session }),
     status: ev.status,
     stored_status: s?.status ?? null,
+    // A pause asked for (control.json) but not yet taken: the engine reads it between iterations.
+    pause_requested: !!s?.pause_requested || (ev.alive && readControl(p.dir)?.pause === true),
     unreadable: ev.problem,
     alive: ev.alive,
     tmux: ev.tmux,

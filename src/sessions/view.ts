@@ -19,7 +19,7 @@ const COLORS: Record<string, (s: string) => string> = {
 
 export const paintStatus = (status: string) => (COLORS[status] ?? ((s: string) => s))(status);
 
-export function listView(o: Overview, now = Date.now()): string {
+export function listView(o: Overview, now = Date.now(), width?: number): string {
   const lines: string[] = [];
   if (o.rows.length) {
     lines.push(
@@ -34,6 +34,7 @@ export function listView(o: Overview, now = Date.now()): string {
           truncate(r.note, 80),
         ]),
         ["SESSION", "TARGET", "STATUS", "STAGE", "ITER", "AGE", "HEALTH"],
+        width,
       ),
     );
     lines.push("", c.dim(counts(o.rows)));
@@ -94,7 +95,7 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
   if ("waiting_until" in d && d.waiting_until) {
     lines.push(row("waiting", `until ${clock(d.waiting_until)}${d.waiting_reason ? ` (${truncate(d.waiting_reason, 80)})` : ""}`));
   }
-  if ("pause_requested" in d && (d.status === "paused" || d.pause_requested)) {
+  if (d.status === "paused" || d.pause_requested) {
     lines.push(row("paused", d.status === "paused" ? `yes: '${selfName()} resume ${d.session}' continues` : "requested: holds after the running iteration"));
   }
   if ("error" in d && d.error) {

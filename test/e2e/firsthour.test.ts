@@ -320,3 +320,69 @@ describe("housekeeping: rm, prune, list filters", () => {
     expect((await run(root.path, ["list", "--all", "--json"])).json().sessions.map((r: any) => r.session)).toEqual(["hang"]);
   }, 40_000);
 });
+
+describe("in a real 80-column tmux pane (TERM tmux-256color)", () => {
+  const tmux = (...args: string[]) => Bun.spawnSync(["tmux", ...args], { env: cleanEnv({ TMUX_TMPDIR: server.dir }), stdout: "pipe", stderr: "pipe" });
+  const screen = () => tmux("capture-pane", "-p", "-t", "=pane:").stdout.toString();
+  const lines = () => screen().split("\n").filter((l) => l.trim());
+  const shell = (cwd: string) =>
+    expect(tmux("new-session", "-d", "-s", "pane", "-x", "80", "-y", "40", "-c", cwd, "-e", "TERM=tmux-256color", "-e", `PATH=${process.env.PATH}`, "-e", "NO_COLOR=1", "--", "bash", "--norc", "--noprofile").exitCode).toBe(0);
+
+  test("the menu redraws in place as the arrows move, and the 'start which?' list fits the width", async () => {
+    using root = tempRoot();
+    shell(root.path);
+    try {
+      tmux("send-keys", "-t", "=pane:", `${BIN}; echo "menu exit $?"`, "Enter");
+      await until(() => screen().includes("what do you want to do?"), 10_000, "the menu");
+      tmux("send-keys", "-t", "=pane:", "Down", "Down", "Down", "Up");
+      await until(() => screen().includes("❯ status of a session"), 5_000, "the cursor on the third action");
+      const shown = lines();
+      // Each action once, one cursor: no stale lines from earlier frames.
+      expect(shown.filter((l) => l.includes("list sessions"))).toHaveLength(1);
+      expect(shown.filter((l) => l.includes("❯"))).toHaveLength(1);
+      tmux("send-keys", "-t", "=pane:", "Up", "Up", "Enter");
+      await until(() => screen().includes("start which?"), 5_000, "the target list");
+      tmux("send-keys", "-t", "=pane:", "Down");
+      await until(() => /❯ bug-triage/.test(screen()), 5_000, "the cursor on the second target");
+      const targets = lines().filter((l) => /\((stage|pipeline)\)/.test(l));
+      expect(targets.length).toBeGreaterThan(5);
+      for (const l of targets) expect(l.length).toBeLessThan(80);
+      expect(targets.filter((l) => l.includes("❯"))).toHaveLength(1);
+      tmux("send-keys", "-t", "=pane:", "Escape");
+      await until(() => screen().includes("menu exit 0"), 5_000, "the menu to end");
+    } finally {
+      tmux("kill-session", "-t", "=pane");
+    }
+  }, 30_000);
+
+  test("the stages table does not wrap at 80 columns", async () => {
+    using root = tempRoot();
+    const count = (await run(root.path, ["stages", "--json"])).json().stages.length;
+    shell(root.path);
+    try {
+      tmux("send-keys", "-t", "=pane:", `clear; ${BIN} stages --root ${root.path}; echo done-$?`, "Enter");
+      await until(() => screen().includes("done-0"), 10_000, "stages to print");
+      const shown = lines();
+      const table = shown.slice(shown.findIndex((l) => l.startsWith("NAME")), shown.findIndex((l) => l.startsWith("done-0")));
+      expect(table).toHaveLength(count + 1);
+      for (const l of table) expect(l.length).toBeLessThanOrEqual(80);
+    } finally {
+      tmux("kill-session", "-t", "=pane");
+    }
+  }, 30_000);
+});
+
+test("a pause asked for but not yet taken shows in status", async () => {
+  using root = tempRoot();
+  fakeStage(root.path, "slow", { script: "sleep:30:continue" });
+  expect((await run(root.path, ["start", "slow"])).code).toBe(0);
+  try {
+    await until(async () => (await state(root.path, "slow")).agent_pgid, 10_000, "slow's agent");
+    expect((await run(root.path, ["pause", "slow"])).code).toBe(0);
+    const human = await run(root.path, ["status", "slow"]);
+    expect(human.stdout).toContain("paused     requested: holds after the running iteration");
+    expect((await run(root.path, ["status", "slow", "--json"])).json()).toMatchObject({ status: "running", pause_requested: true });
+  } finally {
+    await run(root.path, ["kill", "slow", "--yes"]);
+  }
+}, 30_000);
