@@ -92,7 +92,9 @@ describe("a closed stdout ends the command quietly, with the exit code of what i
     expect(fg.stderr).not.toMatch(/^\s+at /m);
     expect(fg.code).toBe(0);
     expect((await state(root.path, "many")).status).toBe("complete");
-    for (const args of [["tail", "many", "--lines", "1000"], ["tail", "many", "--lines", "1000", "--json"]]) {
+    const version = await piped(["--version"], "true", root.path);
+    expect([version.stderr, version.code]).toEqual(["", 0]);
+    for (const args of [["tail", "many", "--lines", "1000"], ["tail", "many", "--lines", "1000", "--json"], ["status", "many"], ["list"], ["--help"]]) {
       const r = await piped([...args, "--root", root.path], "true", root.path);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
