@@ -127,6 +127,9 @@ export async function attach(name: string, write: boolean): Promise<number> {
     if (r.code !== 0) process.stderr.write(`${r.stderr}\n`);
     return r.code;
   }
+  // --write inside tmux switches the user's own client; when the pipeline ends, tmux moves it to
+  // another session (the one it came from, most recently used) instead of detaching it.
+  if (insideTmux()) tmux(["set-option", "-t", exactPane(name), "detach-on-destroy", "off"]);
   const args = insideTmux() ? ["switch-client", "-t", exact(name)] : ["attach-session", ...(write ? [] : ["-r"]), "-t", exact(name)];
   const p = Bun.spawn([b, ...args], { stdio: ["inherit", "inherit", "inherit"] });
   return await p.exited;

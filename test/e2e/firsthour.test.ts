@@ -388,3 +388,27 @@ test("a pause asked for but not yet taken shows in status", async () => {
     await run(root.path, ["kill", "slow", "--yes"]);
   }
 }, 30_000);
+
+test("attach --write from inside tmux switches the user's client, and gives it back when the pipeline ends", async () => {
+  using root = tempRoot();
+  fakeStage(root.path, "written", { script: "hang" });
+  const env = cleanEnv({ TMUX_TMPDIR: server.dir });
+  const tmux = (...args: string[]) => Bun.spawnSync(["tmux", ...args], { env, stdout: "pipe", stderr: "pipe" });
+  const clients = () => tmux("list-clients", "-F", "#{client_session} #{client_readonly}").stdout.toString().trim();
+  expect((await run(root.path, ["start", "written"])).code).toBe(0);
+  expect(tmux("new-session", "-d", "-s", "user2", "-x", "120", "-y", "30", "--", "bash", "--norc", "--noprofile").exitCode).toBe(0);
+  // A client for the user's session: control mode needs no terminal.
+  const client = Bun.spawn(["tmux", "-C", "attach-session", "-t", "=user2"], { env, stdin: "pipe", stdout: "ignore", stderr: "ignore" });
+  try {
+    await until(() => clients() === "user2 0", 10_000, "the user's client");
+    tmux("send-keys", "-t", "=user2:", `${BIN} attach written --write --root ${root.path}`, "Enter");
+    await until(() => clients() === "pipeline-written 0", 10_000, "the client on the pipeline, writable");
+    expect((await run(root.path, ["kill", "written", "--yes"])).code).toBe(0);
+    await until(() => clients() === "user2 0", 10_000, "the client back on the user's session");
+  } finally {
+    client.stdin.end();
+    client.kill();
+    tmux("kill-session", "-t", "=user2");
+    await run(root.path, ["kill", "written", "--yes"]);
+  }
+}, 40_000);
