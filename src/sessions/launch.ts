@@ -46,7 +46,13 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
     });
     return { session: o.session, tmux: null, pid: process.pid, run_dir: paths.dir, state };
   }
-  const name = pickTmuxName(o.root, o.session);
+  let name: string;
+  try {
+    name = pickTmuxName(o.root, o.session);
+  } catch (e) {
+    abandon(o, paths.dir);
+    throw e;
+  }
   const r = newSession({
     name,
     cwd: o.root,

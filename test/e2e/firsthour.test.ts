@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { rootTag } from "../../src/lib/names.ts";
 import { BIN, cleanEnv, fakeStage, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
 
 const server = privateTmux();
@@ -206,6 +207,25 @@ describe("two projects, one tmux server", () => {
       await run(b.path, ["kill", "ralph", "--yes"]);
     }
   }, 60_000);
+
+  test("when both tmux names are taken, start says which projects hold them and creates nothing", async () => {
+    using a = tempRoot();
+    fakeStage(a.path, "busy", { script: "stop" });
+    const tagged = `pipeline-busy-${rootTag(a.path)}`;
+    tmux("new-session", "-d", "-s", "pipeline-busy", "sleep", "300", ";", "set-option", "-t", "=pipeline-busy:", "@sessions_root", "/some/other/project");
+    tmux("new-session", "-d", "-s", tagged, "sleep", "300");
+    try {
+      const r = await run(a.path, ["start", "busy"]);
+      expect(r.stderr).toContain(`pipeline-busy (project /some/other/project), ${tagged} (not made by sessions)`);
+      expect(r.stderr).toContain("give the session another name");
+      expect(r.code).toBe(4);
+      expect(existsSync(runDir(a.path, "busy"))).toBe(false);
+      expect(existsSync(join(a.path, ".claude", "locks", "busy.lock"))).toBe(false);
+    } finally {
+      tmux("kill-session", "-t", "=pipeline-busy");
+      tmux("kill-session", "-t", `=${tagged}`);
+    }
+  }, 30_000);
 
   test("a pipeline-<name> that sessions did not make is left alone, and the session starts beside it", async () => {
     using a = tempRoot();
