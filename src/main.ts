@@ -14,19 +14,21 @@ export async function main(argv: string[], version: string): Promise<number> {
   try {
     const [name, ...rest] = argv;
     if (!name || name === "help" || HELP_FLAGS.has(name)) {
-      if (name === "help" && rest[0] && rest[0] in commands) return await help(rest[0] as CommandName);
+      if (name === "help" && rest[0]) return await help(known(rest[0]));
       if (!name && process.stdin.isTTY && process.stdout.isTTY) return await run("menu", []);
       out(await rootHelp(version));
       return Exit.ok;
     }
-    if (!(name in commands)) {
-      throw usage(`unknown command ${JSON.stringify(name)}`, { hint: didYouMean(name, visibleCommands()) ?? `run '${selfName()} --help' for the list` });
-    }
-    if (rest.some((a) => HELP_FLAGS.has(a))) return await help(name as CommandName);
-    return await run(name as CommandName, rest);
+    if (rest.some((a) => HELP_FLAGS.has(a))) return await help(known(name));
+    return await run(known(name), rest);
   } catch (e) {
     return report(e, asJson);
   }
+}
+
+function known(name: string): CommandName {
+  if (name in commands) return name as CommandName;
+  throw usage(`unknown command ${JSON.stringify(name)}`, { hint: didYouMean(name, visibleCommands()) ?? `run '${selfName()} --help' for the list` });
 }
 
 async function load(name: CommandName): Promise<CommandDef> {
@@ -98,7 +100,8 @@ async function help(name: CommandName): Promise<number> {
 async function rootHelp(version: string): Promise<string> {
   const names = visibleCommands();
   const metas = await Promise.all(names.map(async (n) => ((await load(n)).meta ?? {}) as { description?: string }));
-  const rows = names.map((n, i) => `  ${n.padEnd(10)} ${metas[i]!.description ?? ""}`);
+  const pad = Math.max(...names.map((n) => n.length)) + 2;
+  const rows = names.map((n, i) => `  ${n.padEnd(pad)}${metas[i]!.description ?? ""}`);
   return [
     `${c.bold("sessions")} ${version} — run autonomous coding-agent pipelines in tmux`,
     "",

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { Exit, usage } from "../lib/errors.ts";
 import { c, emit } from "../lib/output.ts";
+import { selfName } from "../lib/proc.ts";
 import { sessionRef } from "../sessions/overview.ts";
 import { removeSessions } from "../sessions/remove.ts";
 import { resolveRoot } from "../store/paths.ts";
@@ -17,7 +18,7 @@ export default defineCommand({
   async run({ args }) {
     const root = resolveRoot(args.root);
     const names = [...new Set(args._.map(sessionRef))];
-    if (!names.length) throw usage("which session? give one or more names", { hint: "'list' shows them; 'prune' removes finished ones by age or status" });
+    if (!names.length) throw usage("which session? give one or more names", { hint: `'${selfName()} list' shows them; '${selfName()} prune' removes finished ones by age or status` });
     const removed = await removeSessions(root, names, !!args.force);
     emit(args.json, { removed }, () =>
       removed.map((r) => `${c.green("removed")} ${r.session} (${r.status}${r.killed.length ? `; stopped ${r.killed.join(", ")} first` : ""})`).join("\n"),

@@ -26,9 +26,11 @@ describe("mistakes are refused, named, exit 2", () => {
   afterAll(() => root[Symbol.dispose]());
 
   test("a typo of a command or a flag gets the nearest name, without a stray --", async () => {
-    const cmd = await run(root.path, ["stauts"]);
-    expect(cmd.stderr).toContain("did you mean 'status'?");
-    expect(cmd.code).toBe(2);
+    for (const args of [["stauts"], ["help", "stauts"]]) {
+      const cmd = await run(root.path, args);
+      expect(cmd.stderr).toContain("did you mean 'status'?");
+      expect(cmd.code).toBe(2);
+    }
     const flag = await run(root.path, ["start", "quick", "--forgrond"]);
     expect(flag.stderr).toContain("did you mean '--foreground'?");
     expect(flag.stderr).not.toContain("'--?");
