@@ -60,7 +60,7 @@ export function overview(root: string, all = false): Overview {
     else if (t.root === root) rows.push(orphan(t.name, sessionOfTmux(root, t.name, (s) => known.has(s))!, t.created));
   }
   // Live sessions first; then newest first, by the start time that AGE counts from.
-  rows.sort((a, b) => Number(b.alive) - Number(a.alive) || time(b) - time(a) || a.session.localeCompare(b.session));
+  rows.sort((a, b) => Number(b.alive) - Number(a.alive) || rowTime(b) - rowTime(a) || a.session.localeCompare(b.session));
   return { rows, foreign: foreign.sort() };
 }
 
@@ -82,7 +82,8 @@ function readForList(path: string): StateRead {
   return readState(path);
 }
 
-export const time = (r: SessionRow) => Date.parse(r.started_at ?? r.updated_at ?? "") || 0;
+/** When a row started (what AGE counts from), for sorting and AGE alike. */
+export const rowTime = (r: SessionRow) => Date.parse(r.started_at ?? r.updated_at ?? "") || 0;
 
 function toRow(root: string, ev: Evidence): SessionRow {
   const s = ev.state;

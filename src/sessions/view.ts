@@ -3,7 +3,7 @@ import { c, duration, table } from "../lib/output.ts";
 import type { SessionEvent } from "../store/events.ts";
 import type { HistoryEntry } from "../store/state.ts";
 import type { StatusDoc } from "./inspect.ts";
-import { clock, time, type Overview, type SessionRow } from "./overview.ts";
+import { clock, rowTime, type Overview, type SessionRow } from "./overview.ts";
 import { selfName } from "../lib/proc.ts";
 
 const COLORS: Record<string, (s: string) => string> = {
@@ -48,7 +48,7 @@ export function listView(o: Overview, now = Date.now(), width?: number): string 
 }
 
 function age(r: SessionRow, now: number): string {
-  const t = time(r);
+  const t = rowTime(r);
   return t ? duration(now - t) : "-";
 }
 
