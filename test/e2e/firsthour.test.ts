@@ -237,9 +237,11 @@ describe("two projects, one tmux server", () => {
       const r = await run(a.path, ["start", "mine", "--json"]);
       expect(r.code).toBe(0);
       expect(r.json().tmux).toMatch(/^pipeline-mine-[0-9a-f]{6}$/);
-      await until(async () => (await state(a.path, "mine")).status === "complete", 15_000, "mine to complete");
-      const st = (await run(a.path, ["status", "mine", "--json"])).json();
-      expect(st.tmux).toBe(false);
+      // Once its own tmux session has closed, the foreign pipeline-mine is not taken for it.
+      await until(async () => {
+        const st = (await run(a.path, ["status", "mine", "--json"])).json();
+        return st.status === "complete" && st.tmux === false;
+      }, 15_000, "mine to complete and its tmux to close");
       const list = await run(a.path, ["list"]);
       expect(list.stdout).toContain("foreign tmux sessions (pipeline-* not started by sessions; left alone): pipeline-mine");
       const att = await run(a.path, ["attach", "mine"]);
