@@ -14,7 +14,8 @@ if (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version") {
     const { buildInfo } = await import("./lib/build-info.ts");
     console.log(JSON.stringify(buildInfo(version)));
   } else {
-    // console.log, not process.stdout: creating the stdout stream costs more than the rest of start-up.
+    // console.log, not process.stdout: creating the stdout stream costs more than the rest of
+    // start-up, and console.log ends quietly on a closed stdout (`| true`).
     console.log(version);
   }
 } else {

@@ -5,6 +5,7 @@ import { fix, problems, scan, type Reconcile } from "../sessions/reconcile.ts";
 import { resolveRoot } from "../store/paths.ts";
 import { jsonArg, rootArg } from "./_args.ts";
 import { canAsk, confirm } from "./_confirm.ts";
+import { selfName } from "../lib/proc.ts";
 
 export default defineCommand({
   meta: { name: "cleanup", description: "Find stale locks, orphaned tmux sessions and zombie states; fix them with --yes" },
@@ -47,11 +48,11 @@ function human(r: Reconcile): string {
   section("orphaned tmux sessions", r.orphaned_tmux, (o) => `${o.name}: ${o.reason}${o.agent_pgids.length ? `, agent group ${o.agent_pgids.join(", ")} still running` : ""}${mark(o)}`);
   section("zombie states", r.zombie_states, (z) => `${z.session}: says ${z.status}, ${z.reason}${z.agent_pgids.length ? `, agent group ${z.agent_pgids.join(", ")} still running` : ""}${mark(z)}`);
   section("half-created run directories (removed by a fix)", r.half_created, (h) => `${h.session}: ${h.reason}${mark(h)}`);
-  section("unreadable states (left as they are; 'sessions resume <session>' rebuilds one from events.jsonl)", r.unreadable, (u) => `${u.session}: ${u.reason}`);
+  section(`unreadable states (left as they are; '${selfName()} resume <session>' rebuilds one from events.jsonl)`, r.unreadable, (u) => `${u.session}: ${u.reason}`);
   section("foreign tmux sessions (never touched)", r.foreign_tmux, (f) => `${f.name}: ${f.reason}`);
   section("worktrees of finished sessions", r.worktrees, (w) => `${w.path} (${w.session}, ${w.reason})${mark(w)}`);
   if (!lines.length) return "all clear: no stale locks, orphaned tmux sessions or zombie states";
-  if (!r.fixed && problems(r, false)) lines.push("", c.dim("nothing was changed: 'sessions cleanup --yes' fixes these"));
+  if (!r.fixed && problems(r, false)) lines.push("", c.dim(`nothing was changed: '${selfName()} cleanup --yes' fixes these`));
   if (!r.fixed && r.worktrees.length && !r.worktrees.some((w) => w.fixed !== undefined)) lines.push(c.dim("worktrees are removed only with --worktrees"));
   return lines.join("\n");
 }

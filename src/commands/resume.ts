@@ -6,6 +6,7 @@ import { inspect } from "../sessions/inspect.ts";
 import { resume } from "../sessions/resume.ts";
 import { resolveRoot } from "../store/paths.ts";
 import { jsonArg, rootArg, runFlags } from "./_args.ts";
+import { selfName } from "../lib/proc.ts";
 
 export default defineCommand({
   meta: { name: "resume", description: "Continue a crashed, failed, killed or paused session where it stopped" },
@@ -37,8 +38,8 @@ export default defineCommand({
         ? `session ${r.session} resumed at ${where}; it ended ${status}${r.state?.error ? ` — ${r.state.error.message}` : ""}`
         : [
             `${c.green(r.unpaused ? "unpaused" : "resumed")} ${r.session} at ${where}${r.tmux ? ` in tmux session ${r.tmux}` : ""}, engine pid ${r.pid}`,
-            `  monitor: sessions monitor ${r.session}`,
-            `  status:  sessions status ${r.session}`,
+            `  monitor: ${selfName()} monitor ${r.session}`,
+            `  status:  ${selfName()} status ${r.session}`,
           ].join("\n"),
     );
     if (args.foreground) return status === "complete" ? Exit.ok : Exit.failed;

@@ -7,6 +7,7 @@ import { inspect } from "../sessions/inspect.ts";
 import { MAX_ITERATIONS, prepare, start, type StartRequest } from "../sessions/start.ts";
 import { resolveRoot, runPaths } from "../store/paths.ts";
 import { jsonArg, num, repeated, rootArg, runFlags } from "./_args.ts";
+import { selfName } from "../lib/proc.ts";
 
 export default defineCommand({
   meta: { name: "start", description: "Start a stage or pipeline in tmux (or in this terminal with --foreground)" },
@@ -73,10 +74,10 @@ export default defineCommand({
     emit(args.json, { session: launched.session, target: plan.target.name, tmux: launched.tmux, pid: launched.pid, run_dir: launched.run_dir }, () =>
       [
         `${c.green("started")} ${plan.session} (${plan.type} ${plan.target.name}) in tmux session ${launched.tmux}, engine pid ${launched.pid}`,
-        `  monitor: sessions monitor ${plan.session}`,
-        `  attach:  sessions attach ${plan.session}`,
-        `  status:  sessions status ${plan.session}`,
-        `  kill:    sessions kill ${plan.session}`,
+        `  monitor: ${selfName()} monitor ${plan.session}`,
+        `  attach:  ${selfName()} attach ${plan.session}`,
+        `  status:  ${selfName()} status ${plan.session}`,
+        `  kill:    ${selfName()} kill ${plan.session}`,
       ].join("\n"),
     );
     return Exit.ok;

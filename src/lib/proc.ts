@@ -153,6 +153,23 @@ export function selfArgv(): string[] {
   return [process.execPath, Bun.main];
 }
 
+let name: string | undefined;
+/**
+ * How hints name this program: argv[0] as the user typed it (`sessions`, `./scripts/sessions`), so
+ * that a hint copied into the same shell runs the same binary. Bun replaces argv[0] with "bun";
+ * Linux keeps the typed one in /proc/self/cmdline. Elsewhere, and in development, "sessions".
+ */
+export function selfName(): string {
+  if (name !== undefined) return name;
+  let typed = "";
+  if (isCompiled()) {
+    try {
+      typed = readFileSync("/proc/self/cmdline", "utf8").split("\0")[0] ?? "";
+    } catch {}
+  }
+  return (name = typed && !/\s/.test(typed) ? typed : "sessions");
+}
+
 export function isCompiled(): boolean {
   return Bun.main.startsWith("/$bunfs/") || Bun.main.startsWith("B:/~BUN/");
 }

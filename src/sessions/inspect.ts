@@ -1,15 +1,16 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { notFound } from "../lib/errors.ts";
-import { ARCHIVED_RUN, SESSION_NAME, tmuxName } from "../lib/names.ts";
-import { isSameProcess } from "../lib/proc.ts";
+import { ARCHIVED_RUN, SESSION_NAME, tmuxNames } from "../lib/names.ts";
+import { isSameProcess, selfName } from "../lib/proc.ts";
+import { readControl } from "../store/control.ts";
 import { lockOf, readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
 import { currentStage, readState, totalsOf, type DisplayStatus, type State } from "../store/state.ts";
 import { readEvents } from "../store/events.ts";
 import { agentsOf, readPlan } from "../defs/plan.ts";
 import { replay } from "../engine/replay.ts";
-import { hasSession, listSessions, type TmuxSession } from "../tmux.ts";
+import { listSessions, type TmuxSession } from "../tmux.ts";
 
 export interface Evidence {
   session: string;
@@ -53,7 +54,16 @@ export function isStalled(s: State, now = Date.now()): boolean {
 
 export function evidence(root: string, session: string, tmux?: boolean): Evidence {
   const p = runPaths(root, session);
-  return judge(session, readState(p.state), readLock(p.lock), tmux ?? hasSession(tmuxName(session)));
+  return judge(session, readState(p.state), readLock(p.lock), tmux ?? ownTmux(root, session) !== null);
+}
+
+/**
+ * This root's tmux session for `session`: one of its names (lib/names tmuxNames) whose
+ * @sessions_root is this root. Another project's `pipeline-<session>` is never shown, opened or killed.
+ */
+export function ownTmux(root: string, session: string, all: TmuxSession[] = listSessions()): TmuxSession | null {
+  const names = tmuxNames(root, session);
+  return all.find((t) => t.root === root && names.includes(t.name)) ?? null;
 }
 
 /** Sessions of a root: every run directory (not the `{session}.{timestamp}` archives unless asked). */
@@ -74,7 +84,7 @@ export function requireSession(root: string, session: string): void {
   } catch {
     const known = sessionNames(root);
     throw notFound(`no session named ${session} in ${root}`, {
-      hint: known.length ? `sessions here: ${known.slice(0, 20).join(", ")}` : "no sessions here yet: 'sessions start <target>'",
+      hint: known.length ? `sessions here: ${known.slice(0, 20).join(", ")}` : `no sessions here yet: '${selfName()} start <target>'`,
       details: { sessions: known },
     });
   }
@@ -99,6 +109,8 @@ export function inspect(root: string, session: string) {
     history,
     status: ev.status,
     stored_status: s?.status ?? null,
+    // A pause asked for (control.json) but not yet taken: the engine reads it between iterations.
+    pause_requested: !!s?.pause_requested || (ev.alive && readControl(p.dir)?.pause === true),
     unreadable: ev.problem,
     alive: ev.alive,
     tmux: ev.tmux,
@@ -133,11 +145,6 @@ function planAgents(paths: RunPaths): Record<string, string> {
   } catch {
     return {};
   }
-}
-
-/** One tmux call for all sessions: name → session, for list and cleanup. */
-export function tmuxIndex(): Map<string, TmuxSession> {
-  return new Map(listSessions().map((t) => [t.name, t]));
 }
 
 export const stageDirs = (dir: string) => {

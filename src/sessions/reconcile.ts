@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage } from "../lib/errors.ts";
-import { SESSION_NAME } from "../lib/names.ts";
+import { SESSION_NAME, sessionOfTmux } from "../lib/names.ts";
 import { isAlive, isSameProcess } from "../lib/proc.ts";
 import { acquireLock, lockOf, readLock, releaseLock, removable, removeStale, type Lock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
@@ -128,7 +128,7 @@ export function scan(root: string, tmux: TmuxSession[] = listSessions()): Reconc
       continue;
     }
     if (t.root !== root) continue; // another project's session
-    const session = t.name.slice("pipeline-".length);
+    const session = sessionOfTmux(root, t.name, (n) => existsSync(runPaths(root, n).dir))!;
     if (!SESSION_NAME.test(session) || !existsSync(runPaths(root, session).dir)) {
       r.orphaned_tmux.push({ name: t.name, session, reason: "no run directory", agent_pgids: [] });
       continue;

@@ -6,15 +6,16 @@ import { findTarget } from "../defs/find.ts";
 import { buildPlan, type PlanOptions } from "../defs/resolve.ts";
 import { LIMITS } from "../defs/schema.ts";
 import { conflict, usage } from "../lib/errors.ts";
-import { archiveName, checkSessionName, DEF_NAME, defaultSessionName, tmuxName } from "../lib/names.ts";
-import { isSameProcess } from "../lib/proc.ts";
-import { writeJsonAtomic } from "../store/fsx.ts";
+import { archiveName, checkSessionName, DEF_NAME, defaultSessionName } from "../lib/names.ts";
+import { isSameProcess, selfName } from "../lib/proc.ts";
+import { ensureIgnoredDir, writeJsonAtomic } from "../store/fsx.ts";
 import { acquireLock, held, readLock, releaseLock } from "../store/lock.ts";
 import { looksLikePath } from "../defs/find.ts";
-import { runPaths } from "../store/paths.ts";
+import { rootPaths, runPaths } from "../store/paths.ts";
 import { readState } from "../store/state.ts";
-import { hasSession, requireTmux } from "../tmux.ts";
-import { launch, type Launched } from "./launch.ts";
+import { listSessions, requireTmux } from "../tmux.ts";
+import { ownTmux } from "./inspect.ts";
+import { launch, pickTmuxName, type Launched } from "./launch.ts";
 import { RUNNING, stopLeftovers } from "./stop.ts";
 
 export interface StartRequest {
@@ -92,15 +93,18 @@ export async function start(req: StartRequest, prepared: Prepared): Promise<Laun
   const paths = runPaths(req.root, session);
   if (!req.foreground) {
     requireTmux();
-    if (hasSession(tmuxName(session))) {
+    const tmux = listSessions();
+    const own = ownTmux(req.root, session, tmux);
+    if (own) {
       // A racing start that got there first: say who holds the name.
       const lock = readLock(paths.lock);
       if (lock.state === "live") throw held(session, lock.lock);
       refuseLiveEngine(paths.state, session);
-      throw conflict(`tmux session ${tmuxName(session)} already exists${lock.state !== "none" ? "" : " (not started by a running engine)"}`, {
-        hint: `'sessions status ${session}' shows it; 'sessions kill ${session}' or 'sessions cleanup' removes it`,
+      throw conflict(`tmux session ${own.name} already exists${lock.state !== "none" ? "" : " (not started by a running engine)"}`, {
+        hint: `'${selfName()} status ${session}' shows it; '${selfName()} kill ${session}' or '${selfName()} cleanup' removes it`,
       });
     }
+    pickTmuxName(req.root, session, tmux); // refuses before anything is created when no name is free
   }
   acquireLock(paths.lock, session, { takeStale: req.force, holder: req.foreground ? "engine" : "start" });
   let fresh = false;
@@ -109,8 +113,9 @@ export async function start(req: StartRequest, prepared: Prepared): Promise<Laun
       const s = readState(paths.state);
       const what = s.ok ? `status ${s.state.status}` : s.missing ? "no state" : "unreadable state";
       if (!req.force) {
+        const resumable = !(s.ok && s.state.status === "complete");
         throw conflict(`session ${session} already ran (${what}); its run directory is kept`, {
-          hint: `'sessions resume ${session}' continues it; --force starts over (the old run is kept as ${session}.<timestamp>)`,
+          hint: `${resumable ? `'${selfName()} resume ${session}' continues it; ` : ""}--force starts over (the old run is kept as ${session}.<timestamp>)`,
         });
       }
       refuseLiveEngine(paths.state, session);
@@ -118,7 +123,8 @@ export async function start(req: StartRequest, prepared: Prepared): Promise<Laun
       await stopLeftovers(s.ok ? s.state : null);
       archive(paths.dir, session);
     }
-    mkdirSync(paths.dir, { recursive: true });
+    ensureIgnoredDir(rootPaths(req.root).runs);
+    mkdirSync(paths.dir);
     fresh = true;
     writeJsonAtomic(paths.plan, plan);
   } catch (e) {

@@ -1,13 +1,12 @@
 import { existsSync } from "node:fs";
 import { conflict } from "../lib/errors.ts";
 import { killCgroup, members } from "../lib/cgroup.ts";
-import { groupAlive, groupMembers, hasEnv, isSameProcess, stopGroup, waitFor } from "../lib/proc.ts";
-import { tmuxName } from "../lib/names.ts";
+import { groupAlive, groupMembers, hasEnv, isSameProcess, selfName, stopGroup, waitFor } from "../lib/proc.ts";
 import { lockOf, readLock, removable, removeStale, type Lock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
 import { readState, type DisplayStatus, type State } from "../store/state.ts";
 import { killSession, listSessions, type TmuxSession } from "../tmux.ts";
-import { evidence, judge, requireSession, sessionNames } from "./inspect.ts";
+import { evidence, judge, ownTmux, requireSession, sessionNames } from "./inspect.ts";
 import { settleState } from "./settle.ts";
 
 export type Stopped = "agent" | "engine" | "descendants" | "tmux" | "lock";
@@ -66,12 +65,6 @@ export async function stopLeftovers(state: State | null): Promise<number> {
   return n + (await killCgroup(state?.cgroup ?? null));
 }
 
-/** This root's tmux session for `session`, if there is one (a foreign or other root's one is not ours to kill). */
-function ownTmux(root: string, session: string, all: TmuxSession[]): string | null {
-  const name = tmuxName(session);
-  return all.some((t) => t.name === name && t.root === root) ? name : null;
-}
-
 /** How long a `start` or `resume` may take to hand the lock to its engine (launch gives up after 10 s). */
 const HANDOFF_MS = 12_000;
 
@@ -97,20 +90,21 @@ function pendingHandoff(root: string, session: string): Lock | null {
 async function awaitHandoff(root: string, session: string, onWait: (msg: string) => void): Promise<void> {
   const first = pendingHandoff(root, session);
   if (!first) return;
-  const who = first.holder === "engine" ? "its engine is starting" : `'sessions ${first.holder}' holds the lock`;
+  const who = first.holder === "engine" ? "its engine is starting" : `'${selfName()} ${first.holder}' holds the lock`;
   onWait(`session ${session}: ${who} (pid ${first.pid}): waiting for its engine`);
   if (await waitFor(() => !pendingHandoff(root, session), HANDOFF_MS, 20)) return;
   const now = pendingHandoff(root, session);
   if (!now || now.holder === "engine") return;
-  throw conflict(`session ${session} is held by 'sessions ${now.holder}' (pid ${now.pid}), which did not hand it to an engine within ${HANDOFF_MS / 1000} s`, {
-    hint: `try again; if pid ${now.pid} hangs, end it, then 'sessions kill ${session}'`,
+  throw conflict(`session ${session} is held by '${selfName()} ${now.holder}' (pid ${now.pid}), which did not hand it to an engine within ${HANDOFF_MS / 1000} s`, {
+    hint: `try again; if pid ${now.pid} hangs, end it, then '${selfName()} kill ${session}'`,
   });
 }
 
 export async function planStop(root: string, session: string, o: { tmux?: TmuxSession[]; onWait?: (msg: string) => void } = {}): Promise<StopPlan> {
   const paths = runPaths(root, session);
   await awaitHandoff(root, session, o.onWait ?? (() => {}));
-  const tmux = ownTmux(root, session, o.tmux ?? listSessions());
+  // This root's tmux session, if there is one (a foreign or other root's one is not ours to kill).
+  const tmux = ownTmux(root, session, o.tmux ?? listSessions())?.name ?? null;
   if (!existsSync(paths.dir) && !existsSync(paths.lock) && !tmux) requireSession(root, session);
   const read = readState(paths.state);
   const lock = readLock(paths.lock);

@@ -3,7 +3,8 @@ import { c, duration, table } from "../lib/output.ts";
 import type { SessionEvent } from "../store/events.ts";
 import type { HistoryEntry } from "../store/state.ts";
 import type { StatusDoc } from "./inspect.ts";
-import { clock, type Overview, type SessionRow } from "./overview.ts";
+import { clock, rowTime, type Overview, type SessionRow } from "./overview.ts";
+import { selfName } from "../lib/proc.ts";
 
 const COLORS: Record<string, (s: string) => string> = {
   running: c.cyan,
@@ -18,7 +19,7 @@ const COLORS: Record<string, (s: string) => string> = {
 
 export const paintStatus = (status: string) => (COLORS[status] ?? ((s: string) => s))(status);
 
-export function listView(o: Overview, now = Date.now()): string {
+export function listView(o: Overview, now = Date.now(), width?: number): string {
   const lines: string[] = [];
   if (o.rows.length) {
     lines.push(
@@ -33,11 +34,12 @@ export function listView(o: Overview, now = Date.now()): string {
           truncate(r.note, 80),
         ]),
         ["SESSION", "TARGET", "STATUS", "STAGE", "ITER", "AGE", "HEALTH"],
+        width,
       ),
     );
     lines.push("", c.dim(counts(o.rows)));
   } else {
-    lines.push("no sessions here yet: 'sessions start <target>' starts one ('sessions stages' lists what can be started)");
+    lines.push(`no sessions here yet: '${selfName()} start <target>' starts one ('${selfName()} stages' lists what can be started)`);
   }
   if (o.foreign.length) {
     lines.push("", c.dim(`foreign tmux sessions (pipeline-* not started by sessions; left alone): ${o.foreign.join(", ")}`));
@@ -46,8 +48,8 @@ export function listView(o: Overview, now = Date.now()): string {
 }
 
 function age(r: SessionRow, now: number): string {
-  const t = Date.parse(r.started_at ?? r.updated_at ?? "");
-  return Number.isNaN(t) ? "-" : duration(now - t);
+  const t = rowTime(r);
+  return t ? duration(now - t) : "-";
 }
 
 function counts(rows: SessionRow[]): string {
@@ -98,7 +100,7 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
   }
   // A pause request means something only to a live engine: a killed or crashed one holds nothing.
   if ("pause_requested" in d && (d.status === "paused" || (d.status === "running" && d.pause_requested))) {
-    lines.push(row("paused", d.status === "paused" ? `yes: 'sessions resume ${d.session}' continues` : "requested: holds after the running iteration"));
+    lines.push(row("paused", d.status === "paused" ? `yes: '${selfName()} resume ${d.session}' continues` : "requested: holds after the running iteration"));
   }
   if ("error" in d && d.error) {
     lines.push(row("error", `${d.error.message}${d.error.kind ? c.dim(` [${d.error.kind}]`) : ""}`));
@@ -132,13 +134,13 @@ function nextStep(d: StatusDoc): string | null {
   switch (d.status) {
     case "running":
     case "paused":
-      return c.dim(`watch: sessions monitor ${d.session} · events: sessions tail ${d.session} --follow · stop: sessions kill ${d.session}`);
+      return c.dim(`watch: ${selfName()} monitor ${d.session} · events: ${selfName()} tail ${d.session} --follow · stop: ${selfName()} kill ${d.session}`);
     case "crashed":
     case "failed":
     case "killed":
-      return c.dim(`continue where it stopped: sessions resume ${d.session} · log: sessions monitor ${d.session}`);
+      return c.dim(`continue where it stopped: ${selfName()} resume ${d.session} · log: ${selfName()} monitor ${d.session}`);
     case "unreadable":
-      return c.dim(`nothing was changed; 'sessions resume ${d.session}' rebuilds the state from ${d.paths.events}`);
+      return c.dim(`nothing was changed; '${selfName()} resume ${d.session}' rebuilds the state from ${d.paths.events}`);
     default:
       return null;
   }

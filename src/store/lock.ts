@@ -1,10 +1,10 @@
-import { linkSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { conflict, failed } from "../lib/errors.ts";
-import { checkProcess, pidStart } from "../lib/proc.ts";
-import { readText, writeAtomic } from "./fsx.ts";
+import { checkProcess, pidStart, selfName } from "../lib/proc.ts";
+import { ensureIgnoredDir, readText, writeAtomic } from "./fsx.ts";
 
 export const LockSchema = v.looseObject({
   session: v.string(),
@@ -109,7 +109,7 @@ function readLocked(path: string): string | null {
 function tryCreate(path: string, lock: Lock): boolean {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    ensureIgnoredDir(dirname(path));
     writeFileSync(tmp, JSON.stringify(lock));
   } catch (e) {
     throw locksDirError(path, e);
@@ -144,7 +144,7 @@ export function acquireLock(path: string, session: string, opts: AcquireOptions 
     if (!opts.takeStale) {
       const what = seen.state === "stale" ? `a stale lock (pid ${seen.lock.pid}, ${seen.why})` : `an unreadable lock file`;
       throw conflict(`session ${session} has ${what}`, {
-        hint: `run 'sessions cleanup --yes' to remove it, or pass --force`,
+        hint: `run '${selfName()} cleanup --yes' to remove it, or pass --force`,
         details: { lock: path },
       });
     }
@@ -163,9 +163,9 @@ function unverifiable(session: string, lock: Lock, why: string) {
 const DOING: Record<Holder, string> = { engine: "running", start: "being started", resume: "being resumed", cleanup: "being cleaned up" };
 
 export function held(session: string, lock: Lock) {
-  const who = lock.holder === "engine" ? "engine pid" : `'sessions ${lock.holder}' pid`;
+  const who = lock.holder === "engine" ? "engine pid" : `'${selfName()} ${lock.holder}' pid`;
   return conflict(`session ${session} is ${DOING[lock.holder]} (${who} ${lock.pid} on ${lock.host}, since ${lock.started_at})`, {
-    hint: `see it with 'sessions status ${session}', stop it with 'sessions kill ${session}'`,
+    hint: `see it with '${selfName()} status ${session}', stop it with '${selfName()} kill ${session}'`,
     details: { holder: { pid: lock.pid, host: lock.host, started_at: lock.started_at, by: lock.holder } },
   });
 }

@@ -230,7 +230,7 @@ describe("start in tmux", () => {
     expect((await foreground(root.path, ["twice"])).code).toBe(0);
     const r = await foreground(root.path, ["twice", "--force"]);
     expect(r.code).toBe(0);
-    const runs = readdirSync(join(root.path, ".claude/pipeline-runs"));
+    const runs = readdirSync(join(root.path, ".claude/pipeline-runs")).filter((n) => n !== ".gitignore");
     expect(runs.length).toBe(2);
     expect(runs.some((n) => /^twice\.\d{8}T\d{6}$/.test(n))).toBe(true);
   }, 30_000);

@@ -31,8 +31,8 @@ test("20 simultaneous starts of one session: exactly one runs, the others exit 4
   expect(losers.every((r) => r.code === 4)).toBe(true);
   for (const l of losers) expect(JSON.parse(l.stdout).error.message).toMatch(/is running \(engine pid \d+|already ran/);
   expect(records(rec).length).toBe(1);
-  expect(readdirSync(join(root.path, ".claude/pipeline-runs"))).toEqual(["race"]);
-  expect(readdirSync(join(root.path, ".claude/locks"))).toEqual([]);
+  expect(readdirSync(join(root.path, ".claude/pipeline-runs")).sort()).toEqual([".gitignore", "race"]);
+  expect(readdirSync(join(root.path, ".claude/locks"))).toEqual([".gitignore"]);
   expect((await state(root.path, "race")).status).toBe("complete");
 }, 60_000);
 
