@@ -191,7 +191,7 @@ describe("two projects, one tmux server", () => {
     expect(tagged).toMatch(/^pipeline-ralph-[0-9a-f]{6}$/);
     expect(names()).toEqual(["pipeline-ralph", tagged]);
     try {
-      const sb = await until(async () => ((await state(b.path, "ralph")).agent_pgid ? state(b.path, "ralph") : null), 10_000, "b's agent");
+      const sb = await until(async () => ((await state(b.path, "ralph")).agent_pgids?.length ? state(b.path, "ralph") : null), 10_000, "b's agent");
       expect(sb.tmux).toBe(tagged);
       await until(async () => (await run(b.path, ["monitor", "ralph"])).stdout.includes("action sleep:30:continue"), 10_000, "b's pane");
       expect((await run(a.path, ["monitor", "ralph"])).stdout).not.toContain("sleep:30");
@@ -259,7 +259,7 @@ test("attach from inside tmux: a read-only window that closes with the session, 
   const tmux = (...args: string[]) => Bun.spawnSync(["tmux", ...args], { env: cleanEnv({ TMUX_TMPDIR: server.dir }), stdout: "pipe", stderr: "pipe" });
   const out = (...args: string[]) => tmux(...args).stdout.toString();
   expect((await run(root.path, ["start", "watched"])).code).toBe(0);
-  const s = await until(async () => ((await state(root.path, "watched")).agent_pgid ? state(root.path, "watched") : null), 10_000, "the agent");
+  const s = await until(async () => ((await state(root.path, "watched")).agent_pgids?.length ? state(root.path, "watched") : null), 10_000, "the agent");
   // The user's own session: a shell in a real pane, where they type the command.
   expect(tmux("new-session", "-d", "-s", "user", "-x", "120", "-y", "30", "-e", `PATH=${process.env.PATH}`, "--", "bash", "--norc", "--noprofile").exitCode).toBe(0);
   try {
@@ -289,7 +289,7 @@ describe("housekeeping: rm, prune, list filters", () => {
     fakeStage(root.path, "hang", { script: "hang" });
     expect((await run(root.path, ["start", "done", "--foreground"])).code).toBe(0);
     expect((await run(root.path, ["start", "hang"])).code).toBe(0);
-    await until(async () => (await state(root.path, "hang")).agent_pgid, 10_000, "hang's agent");
+    await until(async () => (await state(root.path, "hang")).agent_pgids?.length, 10_000, "hang's agent");
 
     const refused = await run(root.path, ["rm", "done", "hang"]);
     expect(refused.stderr).toContain("hang is still running");
@@ -324,7 +324,7 @@ describe("housekeeping: rm, prune, list filters", () => {
     expect((await run(root.path, ["start", "done", "--foreground"])).code).toBe(0);
     expect((await run(root.path, ["start", "done", "--foreground", "--force"])).code).toBe(0);
     expect((await run(root.path, ["start", "hang"])).code).toBe(0);
-    await until(async () => (await state(root.path, "hang")).agent_pgid, 10_000, "hang's agent");
+    await until(async () => (await state(root.path, "hang")).agent_pgids?.length, 10_000, "hang's agent");
     expect((await run(root.path, ["kill", "hang", "--yes"])).code).toBe(0);
 
     const dry = await run(root.path, ["prune"]);
@@ -403,7 +403,7 @@ test("a pause asked for but not yet taken shows in status", async () => {
   fakeStage(root.path, "slow", { script: "sleep:30:continue" });
   expect((await run(root.path, ["start", "slow"])).code).toBe(0);
   try {
-    await until(async () => (await state(root.path, "slow")).agent_pgid, 10_000, "slow's agent");
+    await until(async () => (await state(root.path, "slow")).agent_pgids?.length, 10_000, "slow's agent");
     expect((await run(root.path, ["pause", "slow"])).code).toBe(0);
     const human = await run(root.path, ["status", "slow"]);
     expect(human.stdout).toContain("paused     requested: holds after the running iteration");

@@ -193,11 +193,11 @@ describe("fix", () => {
     using root = tempRoot({ git: false });
     const stray = await agent("back");
     try {
-      const dir = session(root.path, "back", { agent_pgid: stray.pid });
+      const dir = session(root.path, "back", { agent_pgids: [stray.pid] });
       const found = scan(root.path, []);
       expect(found.zombie_states.map((z) => z.session)).toEqual(["back"]);
       // A resume took the lock between the scan and the fix.
-      session(root.path, "back", { agent_pgid: stray.pid }, { ...me, holder: "resume" });
+      session(root.path, "back", { agent_pgids: [stray.pid] }, { ...me, holder: "resume" });
       const r = await fix(root.path, found, { worktrees: false });
       expect(r.zombie_states[0]).toMatchObject({ fixed: false });
       expect(r.zombie_states[0]!.note).toContain("being resumed");

@@ -76,7 +76,7 @@ function doc(o: Record<string, unknown> = {}): StatusDoc {
     iteration_completed: 6,
     iteration_started: null,
     max: 10,
-    agent_pgid: null,
+    agent_pgids: [],
     agent_output: null,
     stall_after: null,
     pause_requested: false,
