@@ -8,6 +8,7 @@ import { MAX_ITERATIONS, prepare, start, type StartRequest } from "../sessions/s
 import { resolveRoot, runPaths } from "../store/paths.ts";
 import { jsonArg, num, repeated, rootArg, runFlags } from "./_args.ts";
 import { selfName } from "../lib/proc.ts";
+import { LIMITS } from "../defs/schema.ts";
 
 export default defineCommand({
   meta: { name: "start", description: "Start a stage or pipeline in tmux (or in this terminal with --foreground)" },
@@ -32,8 +33,8 @@ export default defineCommand({
       command: args.command,
       context: args.context,
       inputs: repeated(rawArgs, "input"),
-      delay: num(args.delay, "--delay", 0, 86_400),
-      timeout: num(args.timeout, "--timeout", 1, 7 * 86_400),
+      delay: num(args.delay, "--delay", 0, LIMITS.maxDelay),
+      timeout: num(args.timeout, "--timeout", 1, LIMITS.maxTimeout),
       force: !!args.force,
       foreground: !!args.foreground,
       keep: !!args.keep,

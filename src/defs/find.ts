@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { library } from "../../pipelines/index.ts";
 import { notFound } from "../lib/errors.ts";
-import { readText } from "../store/fsx.ts";
+import { listDir, readText } from "../store/fsx.ts";
 import { rootPaths } from "../store/paths.ts";
 import { LIMITS } from "./schema.ts";
+import { selfName } from "../lib/proc.ts";
 
 /** Where a definition file comes from: the project (a real path) or the library compiled into the binary. */
 export type Source = { kind: "project"; path: string; root: string } | { kind: "builtin"; path: string };
@@ -78,11 +79,11 @@ export function listDefinitions(root: string): Listed[] {
     out.push({ kind, name, source, shadowed: seen.has(key) });
     seen.add(key);
   };
-  for (const name of safeList(join(defs, "stages"))) {
+  for (const name of listDir(join(defs, "stages")).sort()) {
     const f = join(defs, "stages", name, "stage.yaml");
     if (existsSync(f)) add("stage", name, { kind: "project", path: f, root });
   }
-  for (const f of safeList(defs)) {
+  for (const f of listDir(defs).sort()) {
     const m = /^(.*)\.ya?ml$/.exec(f);
     if (m) add("pipeline", m[1]!, { kind: "project", path: join(defs, f), root });
   }
@@ -95,13 +96,6 @@ export function listDefinitions(root: string): Listed[] {
   return out;
 }
 
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir).sort();
-  } catch {
-    return [];
-  }
-}
 
 export type Target = { kind: "stage" | "pipeline"; name: string; source: Source };
 
@@ -118,5 +112,5 @@ export function findTarget(root: string, target: string): Target {
   const pipe = findPipeline(root, target);
   if (pipe) return { kind: "pipeline", name: target, source: pipe };
   const names = [...new Set(listDefinitions(root).map((d) => d.name))];
-  throw notFound(`no stage or pipeline named ${target}`, { hint: `known: ${names.join(", ")} ('sessions stages', 'sessions pipelines')` });
+  throw notFound(`no stage or pipeline named ${target}`, { hint: `known: ${names.join(", ")} ('${selfName()} stages', '${selfName()} pipelines')` });
 }

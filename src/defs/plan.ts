@@ -3,6 +3,7 @@ import { errorMessage, invalid, notFound } from "../lib/errors.ts";
 import { readText } from "../store/fsx.ts";
 import type { RunPaths } from "../store/paths.ts";
 import { ProviderName, TerminationType } from "./schema.ts";
+import { selfName } from "../lib/proc.ts";
 
 /** plan.json: everything `start` resolved and validated; `run` executes it and reads nothing else. */
 export const ProviderPlanSchema = v.object({
@@ -100,7 +101,7 @@ export function agentsOf(plan: Plan): Record<string, string> {
 
 export function readPlan(paths: RunPaths): Plan {
   const text = readText(paths.plan);
-  if (text === null) throw notFound(`no plan.json in ${paths.dir}`, { hint: "start the session with 'sessions start'" });
+  if (text === null) throw notFound(`no plan.json in ${paths.dir}`, { hint: `start the session with '${selfName()} start'` });
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import type { Plan } from "../defs/plan.ts";
 import { nodeMax } from "../defs/plan.ts";
 import { startingState } from "./starting-state.ts";
-import { sleep } from "../lib/proc.ts";
+import { selfName, sleep } from "../lib/proc.ts";
 import { readControl } from "../store/control.ts";
 import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
 import { ensureDir } from "../store/fsx.ts";
@@ -158,7 +158,7 @@ export class Engine implements Host {
     if (this.halted()) {
       end = { status: "killed", message: this.stopReason, kind: "signal" };
       this.event("session_killed", null, { signal: this.killedBy ?? "SIGINT" });
-      this.log.line(`session ${name} killed; 'sessions resume ${name}' continues it`);
+      this.log.line(`session ${name} killed; '${selfName()} resume ${name}' continues it`);
     } else if (failure) {
       end = { status: "failed", message: failure.message, kind: failure.kind };
       this.event("session_failed", null, { error: { message: failure.message, kind: failure.kind, stage: failure.stage, iteration: failure.iteration } });
@@ -299,7 +299,7 @@ export class Engine implements Host {
     this.state.pause_requested = true;
     this.event("paused", null, {});
     this.save();
-    this.log.line(`paused; 'sessions resume ${this.plan.session}' continues`);
+    this.log.line(`paused; '${selfName()} resume ${this.plan.session}' continues`);
     let c = readControl(this.paths.dir);
     while (c?.pause && !this.halted()) {
       await sleep(250);

@@ -8,6 +8,7 @@ import { Engine } from "./engine.ts";
 import { killCgroup } from "../lib/cgroup.ts";
 import { EngineLog } from "./log.ts";
 import { announce } from "./notify.ts";
+import { selfName } from "../lib/proc.ts";
 
 export interface RunOptions {
   root: string;
@@ -29,7 +30,7 @@ export interface RunOptions {
 /** The engine process: take the lock, run the plan, and always leave an honest state and no lock. */
 export async function runSession(o: RunOptions): Promise<State> {
   const paths = runPaths(o.root, o.session);
-  if (!existsSync(paths.dir)) throw notFound(`session ${o.session} has no run directory`, { hint: "start it with 'sessions start'" });
+  if (!existsSync(paths.dir)) throw notFound(`session ${o.session} has no run directory`, { hint: `start it with '${selfName()} start'` });
   const log = new EngineLog(paths.log, o.echo === "stdout" ? process.stdout : process.stderr);
   let plan: Plan;
   try {

@@ -6,7 +6,7 @@ import { isSameProcess, selfName } from "../lib/proc.ts";
 import { readControl } from "../store/control.ts";
 import { lockOf, readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
-import { currentStage, readState, totalsOf, type DisplayStatus, type State } from "../store/state.ts";
+import { currentStage, type DisplayStatus, readState, RUNNING, type State, totalsOf } from "../store/state.ts";
 import { readEvents } from "../store/events.ts";
 import { agentsOf, readPlan } from "../defs/plan.ts";
 import { replay } from "../engine/replay.ts";
@@ -24,7 +24,6 @@ export interface Evidence {
   stalled: boolean;
 }
 
-const RUNNING = new Set(["running", "paused"]);
 
 /**
  * The displayed status from independent evidence: the state file, the engine's pid + start time, the

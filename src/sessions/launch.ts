@@ -6,7 +6,7 @@ import { selfArgv, selfName, sleep, waitFor } from "../lib/proc.ts";
 import { readText } from "../store/fsx.ts";
 import { acquireLock, readLock, releaseLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
-import { readState, type State } from "../store/state.ts";
+import { readState, RUNNING, type State } from "../store/state.ts";
 import { hasSession, killSession, listSessions, newSession, requireTmux, type TmuxSession } from "../tmux.ts";
 import { tmuxNames } from "../lib/names.ts";
 
@@ -76,7 +76,7 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
       if (!s.ok || !s.state.pid || s.state.pid === process.pid || s.state.pid === oldPid) return null;
       const l = readLock(paths.lock);
       if (l.state === "live" && l.lock.pid === s.state.pid) return { pid: s.state.pid, state: s.state };
-      return ["running", "paused"].includes(s.state.status) ? null : { pid: s.state.pid, state: s.state };
+      return RUNNING.has(s.state.status) ? null : { pid: s.state.pid, state: s.state };
     },
     10_000,
     5,

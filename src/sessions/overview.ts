@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { ARCHIVED_RUN, checkSessionName, sessionOfTmux, TMUX_PREFIX } from "../lib/names.ts";
 import { lockOf, readLock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
@@ -6,6 +6,7 @@ import { currentStage, readState, type DisplayStatus } from "../store/state.ts";
 import { listSessions } from "../tmux.ts";
 import { judge, ownTmux, sessionNames, type Evidence } from "./inspect.ts";
 import { selfName } from "../lib/proc.ts";
+import { listDir } from "../store/fsx.ts";
 
 /** One row of `list` (DESIGN §6): the displayed status from the same evidence `status` uses. */
 export interface SessionRow {
@@ -42,7 +43,7 @@ export function overview(root: string, all = false): Overview {
   const names = sessionNames(root, all);
   const known = new Set(names);
   // One readdir instead of a failing open per session: most finished sessions hold no lock.
-  const locks = new Set(safeList(rootPaths(root).locks));
+  const locks = new Set(listDir(rootPaths(root).locks));
   const owned = new Set<string>();
   const rows = names.map((name) => {
     const p = runPaths(root, name);
@@ -163,10 +164,3 @@ export function sessionRef(name: string): string {
   return ARCHIVED_RUN.test(name) ? name : checkSessionName(name);
 }
 
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}

@@ -1,15 +1,16 @@
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage } from "../lib/errors.ts";
-import { SESSION_NAME, sessionOfTmux } from "../lib/names.ts";
+import { SESSION_NAME, sessionOfTmux, TMUX_PREFIX } from "../lib/names.ts";
 import { isAlive, isSameProcess } from "../lib/proc.ts";
 import { acquireLock, lockOf, readLock, releaseLock, removable, removeStale, type Lock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
-import { readState, type State } from "../store/state.ts";
+import { readState, RUNNING, type State } from "../store/state.ts";
 import { hasSession, killSession, listSessions, type TmuxSession } from "../tmux.ts";
 import { judge, sessionNames, type Evidence } from "./inspect.ts";
 import { settleState } from "./settle.ts";
-import { liveAgentGroups, RUNNING, stopLeftovers } from "./stop.ts";
+import { liveAgentGroups, stopLeftovers } from "./stop.ts";
+import { listDir } from "../store/fsx.ts";
 
 /** Filled in when fixing: `note` says why a finding was left alone on purpose, `error` why a fix failed. */
 interface Outcome {
@@ -122,7 +123,7 @@ export function scan(root: string, tmux: TmuxSession[] = listSessions()): Reconc
   }
 
   for (const t of tmux) {
-    if (!t.name.startsWith("pipeline-")) continue;
+    if (!t.name.startsWith(TMUX_PREFIX)) continue;
     if (t.root === null) {
       r.foreign_tmux.push({ name: t.name, reason: "no @sessions_root: not created by sessions, never touched" });
       continue;
@@ -152,14 +153,6 @@ function worktrees(dir: string, session: string, s: State): LeftWorktree[] {
     }
   }
   return found;
-}
-
-function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 export const problems = (r: Reconcile, withWorktrees: boolean) =>

@@ -4,7 +4,7 @@ import { throwIfErrors, type Diagnostic } from "../defs/diagnostics.ts";
 import type { Plan, ProviderPlan } from "../defs/plan.ts";
 import { findTarget } from "../defs/find.ts";
 import { buildPlan, type PlanOptions } from "../defs/resolve.ts";
-import { LIMITS } from "../defs/schema.ts";
+import { LIMITS, ProviderName } from "../defs/schema.ts";
 import { conflict, usage } from "../lib/errors.ts";
 import { archiveName, checkSessionName, DEF_NAME, defaultSessionName } from "../lib/names.ts";
 import { isSameProcess, selfName } from "../lib/proc.ts";
@@ -12,11 +12,11 @@ import { ensureIgnoredDir, writeJsonAtomic } from "../store/fsx.ts";
 import { acquireLock, held, readLock, releaseLock } from "../store/lock.ts";
 import { looksLikePath } from "../defs/find.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
-import { readState } from "../store/state.ts";
+import { readState, RUNNING } from "../store/state.ts";
 import { listSessions, requireTmux } from "../tmux.ts";
 import { ownTmux } from "./inspect.ts";
 import { launch, pickTmuxName, type Launched } from "./launch.ts";
-import { RUNNING, stopLeftovers } from "./stop.ts";
+import { stopLeftovers } from "./stop.ts";
 
 export interface StartRequest {
   root: string;
@@ -52,7 +52,7 @@ export function prepare(req: StartRequest): Prepared {
   const target = findTarget(req.root, req.target);
   const session = checkSessionName(req.session ?? defaultSessionName(target.name));
   const provider = req.provider as ProviderPlan["name"] | undefined;
-  if (provider && !["claude", "codex", "command"].includes(provider)) {
+  if (provider && !ProviderName.options.includes(provider)) {
     throw usage(`unknown provider ${JSON.stringify(req.provider)}`, { hint: "use claude, codex or command" });
   }
   if (provider === "command" && !req.command) throw usage("--provider command needs --command '<agent command line>'");

@@ -4,7 +4,7 @@ import { killCgroup, members } from "../lib/cgroup.ts";
 import { groupAlive, groupMembers, hasEnv, isSameProcess, selfName, stopGroup, waitFor } from "../lib/proc.ts";
 import { lockOf, readLock, removable, removeStale, type Lock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
-import { readState, type DisplayStatus, type State } from "../store/state.ts";
+import { type DisplayStatus, readState, RUNNING, type State } from "../store/state.ts";
 import { killSession, listSessions, type TmuxSession } from "../tmux.ts";
 import { evidence, judge, ownTmux, requireSession, sessionNames } from "./inspect.ts";
 import { settleState } from "./settle.ts";
@@ -39,7 +39,6 @@ export interface StopResult {
 const ENGINE_ENDS_AGENT_MS = 1000;
 const AGENT_GRACE_MS = 3000;
 const ENGINE_GRACE_MS = 5000;
-export const RUNNING = new Set(["running", "paused"]);
 
 /**
  * The agents' process groups that still run and are this session's. A pgid recorded in a state file

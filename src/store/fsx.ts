@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 
 let seq = 0;
@@ -100,6 +100,15 @@ export function readTextTail(path: string, maxBytes: number): string | null {
     return from > 0 ? text.slice(text.indexOf("\n") + 1) : text;
   } finally {
     closeSync(f.fd);
+  }
+}
+
+/** A directory's entries, or none when it does not exist or cannot be read. */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

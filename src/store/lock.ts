@@ -155,7 +155,7 @@ export function acquireLock(path: string, session: string, opts: AcquireOptions 
 
 function unverifiable(session: string, lock: Lock, why: string) {
   return conflict(`session ${session} is locked by pid ${lock.pid} on ${lock.host}, which cannot be verified (${why})`, {
-    hint: `if no engine of it runs anymore, 'sessions kill ${session}' or 'sessions cleanup --yes' clears the lock (both ask first)`,
+    hint: `if no engine of it runs anymore, '${selfName()} kill ${session}' or '${selfName()} cleanup --yes' clears the lock (both ask first)`,
     details: { holder: { pid: lock.pid, host: lock.host, started_at: lock.started_at }, lock: why },
   });
 }

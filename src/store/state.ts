@@ -3,6 +3,8 @@ import { readText, writeAtomic } from "./fsx.ts";
 
 export const SessionStatus = v.picklist(["running", "paused", "complete", "failed", "killed"]);
 export type SessionStatus = v.InferOutput<typeof SessionStatus>;
+/** The statuses of a session whose engine should be alive (paused engines hold between iterations). */
+export const RUNNING: ReadonlySet<string> = new Set<SessionStatus>(["running", "paused"]);
 /** What list/status show: the stored status, or `crashed` when it says running but the engine is gone. */
 export type DisplayStatus = SessionStatus | "crashed" | "unreadable";
 
