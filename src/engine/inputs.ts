@@ -53,7 +53,7 @@ export function inputsFor(w: InputWorld, sr: StageRun, iteration: number): Input
       from_stage[from.id] = stageOutputs(dir, final, inp.select);
     }
   }
-  const from_parallel = inp.from_parallel ? [parallelInputs(w, inp.from_parallel)] : [];
+  const from_parallel = inp.from_parallel.map((fp) => parallelInputs(w, fp));
   const first = plan.nodes.findIndex((n) => n.kind === "stage") === sr.node && !sr.provider.id;
   return {
     from_stage,
@@ -72,7 +72,7 @@ export function inputPaths(inputs: Inputs): string[] {
   ];
 }
 
-function parallelInputs(w: InputWorld, fp: NonNullable<InputsPlan["from_parallel"]>): FromParallel {
+function parallelInputs(w: InputWorld, fp: InputsPlan["from_parallel"][number]): FromParallel {
   const idx = w.plan.nodes.findIndex((n) => n.id === fp.block);
   const block = w.plan.nodes[idx] as ParallelPlan;
   const dir = join(w.paths.dir, parallelDirName(idx, block.id));

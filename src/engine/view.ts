@@ -2,6 +2,7 @@
 // prompt, context.json and PIPELINE_* environment. The engine, --dry-run, the judge and the queue
 // check all ask here, so what is shown and what runs cannot differ.
 import { join } from "node:path";
+import { modernModel } from "../defs/legacy.ts";
 import type { Plan, StagePlan } from "../defs/plan.ts";
 import { renderTemplate, type TemplateValues } from "../defs/template.ts";
 import { iterationDir, parallelDirName, stageDirName, type RunPaths } from "../store/paths.ts";
@@ -37,7 +38,8 @@ export const providerDir = (paths: RunPaths, node: number, blockId: string, prov
 
 /**
  * Stage `s` of a parallel block as provider `p` runs it: the block's provider, with the stage's
- * model when the provider names none.
+ * model (as this provider spells it) when the provider names none, and the provider's own inputs
+ * when it has them for this stage.
  */
 export function providerStageRun(plan: Plan, paths: RunPaths, node: number, p: number, s: number, cwd: string): StageRun {
   const block = plan.nodes[node]!;
@@ -45,8 +47,11 @@ export function providerStageRun(plan: Plan, paths: RunPaths, node: number, p: n
   const prov = block.providers[p]!;
   const stage = block.stages[s]!;
   const pdir = providerDir(paths, node, block.id, prov.id);
-  const provider = { ...prov.provider, model: prov.provider.model ?? stage.provider.model };
-  return { node, stage: { ...stage, provider }, provider: { id: prov.id, plan: provider }, stageDir: join(pdir, stageDirName(s, stage.id)), progress: join(pdir, "progress.md"), cwd, index: s };
+  const own = prov.provider;
+  const fallback = own.model === null ? modernModel(own.name, stage.provider.model, stage.provider.effort ?? null) : null;
+  const provider = fallback ? { ...own, model: fallback.model, effort: own.effort ?? fallback.effort } : own;
+  const inputs = prov.inputs?.[stage.id] ?? stage.inputs;
+  return { node, stage: { ...stage, provider, inputs }, provider: { id: prov.id, plan: provider }, stageDir: join(pdir, stageDirName(s, stage.id)), progress: join(pdir, "progress.md"), cwd, index: s };
 }
 
 /** The directory of stage `id` of node `node` (as `provider` runs it, in a parallel block). */
