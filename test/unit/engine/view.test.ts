@@ -9,60 +9,8 @@ import { buildPlan } from "../../../src/defs/resolve.ts";
 import { runPaths } from "../../../src/store/paths.ts";
 import { iterationView, providerStageRun } from "../../../src/engine/view.ts";
 import { tempRoot } from "../../helpers.ts";
-import { writeTree } from "../defs/fixtures.ts";
+import { CROSS, writeTree } from "../defs/fixtures.ts";
 
-/** The bash tool's shape: propose, cross-rate, answer the other's critique, merge. */
-export const CROSS = [
-  "name: cross",
-  "nodes:",
-  "  - id: ideas",
-  "    parallel:",
-  "      isolation: none",
-  "      providers: [ { name: claude, provider: command, command: agent }, { name: codex, provider: command, command: agent } ]",
-  "      stages: [ { id: generate, stage: s } ]",
-  "  - id: evaluate",
-  "    parallel:",
-  "      isolation: none",
-  "      providers:",
-  "        - name: claude",
-  "          provider: command",
-  "          command: agent",
-  "          inputs:",
-  "            from_parallel: { stage: generate, providers: [codex] }",
-  "        - name: codex",
-  "          provider: command",
-  "          command: agent",
-  "          inputs:",
-  "            from_parallel: { stage: generate, providers: [claude] }",
-  "      stages: [ { id: rate, stage: s } ]",
-  "  - id: respond",
-  "    parallel:",
-  "      isolation: none",
-  "      providers:",
-  "        - name: claude",
-  "          provider: command",
-  "          command: agent",
-  "          inputs:",
-  "            from_parallel:",
-  "              - { stage: generate, providers: [claude] }",
-  "              - { stage: rate, providers: [codex] }",
-  "        - name: codex",
-  "          provider: command",
-  "          command: agent",
-  "          inputs:",
-  "            from_parallel:",
-  "              - ideas/generate",
-  "              - { stage: rate, block: evaluate, providers: [claude], select: history }",
-  "      stages: [ { id: answer, stage: s } ]",
-  "  - id: merge",
-  "    parallel:",
-  "      isolation: none",
-  "      providers: [ { id: judge, provider: command, command: agent } ]",
-  "      stages: [ { id: synth, stage: s } ]",
-  "    inputs:",
-  "      from_parallel: [ answer, { stage: rate } ]",
-  "",
-].join("\n");
 
 const STAGE = { "stages/s/stage.yaml": "termination: { type: fixed, max: 1 }\n", "stages/s/prompt.md": "Read ${INPUTS}; write ${STATUS}.\n" };
 
