@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { formatDiagnostic } from "../defs/diagnostics.ts";
 import { firstIteration } from "../engine/view.ts";
+import { LIMITS } from "../defs/schema.ts";
 import { Exit } from "../lib/errors.ts";
 import { c, emit, json, log, out } from "../lib/output.ts";
 import { inspect } from "../sessions/inspect.ts";
@@ -15,6 +16,7 @@ export default defineCommand({
     session: { type: "positional", required: false, description: "session name (default: the target's name)" },
     max: { type: "positional", required: false, description: "iteration cap (overrides the definition's max)" },
     ...runFlags,
+    runs: { type: "string", description: "run the whole pipeline this many times, each run in its own run-NN folder" },
     force: { type: "boolean", description: "take over a stale lock, or start over a session that already ran (the old run is kept)" },
     "dry-run": { type: "boolean", description: "print the resolved plan and the first prompt; start nothing" },
     ...jsonArg,
@@ -33,6 +35,7 @@ export default defineCommand({
       inputs: repeated(rawArgs, "input"),
       delay: num(args.delay, "--delay", 0, 86_400),
       timeout: num(args.timeout, "--timeout", 1, 7 * 86_400),
+      runs: num(args.runs, "--runs", 1, LIMITS.maxRuns, true),
       force: !!args.force,
       foreground: !!args.foreground,
       keep: !!args.keep,

@@ -32,6 +32,8 @@ export interface LoadedPipeline {
   commands: Record<string, string>;
   inputs: string[];
   defaults: { provider?: "claude" | "codex" | "command"; model?: string };
+  /** How many times the whole pipeline runs. */
+  runs: number;
   nodes: RawNode[];
 }
 
@@ -125,7 +127,7 @@ export function loadPipelineSource(source: Source, fallbackName: string, out: Di
     ids.set(node.id, i);
     nodes.push(node);
   });
-  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, nodes };
+  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, runs: def.runs ?? 1, nodes };
 }
 
 function stageNode(yaml: YamlFile, raw: unknown, path: (string | number)[], out: Diagnostic[]): RawNode | null {

@@ -24,6 +24,8 @@ export interface PlanOptions {
   timeout?: number;
   keep?: boolean;
   notify?: boolean;
+  /** How many times the whole plan runs (--runs; beats a pipeline's `runs:`). */
+  runs?: number;
   /** Resolve every executable the plan runs to an absolute path (start); lint does not need them. */
   resolveBins?: boolean;
 }
@@ -58,7 +60,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
     const st = loadStageSource(target.source, target.name, out);
     const node = st && stagePlan(c, st, target.name);
     if (!st || !node) return null;
-    return { ...base, type: "loop", target: { name: target.name, kind: "stage", source: sourceLabel(target.source) }, inputs: initial, commands: st.def.commands ?? {}, nodes: [node] };
+    return { ...base, type: "loop", target: { name: target.name, kind: "stage", source: sourceLabel(target.source) }, inputs: initial, commands: st.def.commands ?? {}, runs: opts.runs ?? 1, nodes: [node] };
   }
   const p = loadPipelineSource(target.source, target.name, out);
   if (!p) return null;
@@ -69,7 +71,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
     const node = raw.kind === "stage" ? pipelineStage(c, p, raw, nodes) : parallelBlock(c, p, raw, nodes);
     if (node) nodes.push(node);
   }
-  return { ...base, type: "pipeline", target: { name: p.name, kind: "pipeline", source: sourceLabel(target.source) }, inputs: [...pipelineInputs, ...initial], commands: p.commands, nodes };
+  return { ...base, type: "pipeline", target: { name: p.name, kind: "pipeline", source: sourceLabel(target.source) }, inputs: [...pipelineInputs, ...initial], commands: p.commands, runs: opts.runs ?? p.runs, nodes };
 }
 
 function stageByName(c: Ctx, name: string, file: string, at: At): LoadedStage | null {

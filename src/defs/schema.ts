@@ -10,7 +10,7 @@ export const LIMITS = {
   defaultDelay: 2,
   defaultStallAfter: 900,
   maxFileBytes: 1024 * 1024,
-  maxRuns: 100,
+  maxRuns: 99,
 } as const;
 
 const Name = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "use lower-case letters, digits, '-' and '_' (at most 64)"));

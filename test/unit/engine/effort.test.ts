@@ -79,7 +79,7 @@ test("in a parallel block a stage's model is spelled for each provider that fall
   };
   const { plan: p, root } = plan(files, "p");
   const paths = runPaths(root, "x");
-  const prov = (node: number, i: number) => providerStageRun(p!, paths, node, i, 0, root).provider.plan;
+  const prov = (node: number, i: number) => providerStageRun(p!, paths, 1, node, i, 0, root).provider.plan;
   expect(prov(0, 0)).toMatchObject({ name: "claude", model: "sonnet" });
   expect(prov(0, 1)).toMatchObject({ name: "codex", model: "claude-sonnet" });
   expect(prov(0, 2)).toMatchObject({ name: "codex", model: "gpt-5.5" });

@@ -23,7 +23,7 @@ test("a four-block cross-evaluation pipeline lints clean, and each provider is g
   const plan = buildPlan(root.path, t, { session: "x" }, out)!;
   const paths = runPaths(root.path, "x");
   const given = (node: number, p: number) => {
-    const v = iterationView({ plan, paths, progress: () => undefined, contextOverride: null }, providerStageRun(plan, paths, node, p, 0, root.path), 1);
+    const v = iterationView({ plan, paths, progress: () => undefined, contextOverride: null }, providerStageRun(plan, paths, 1, node, p, 0, root.path), 1);
     return { ctx: v.context.inputs.from_parallel.map((fp) => [fp.block, fp.stage, Object.keys(fp.providers)]), inputs: v.vars.INPUTS };
   };
   expect(given(0, 0).ctx).toEqual([]);
