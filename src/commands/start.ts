@@ -51,7 +51,7 @@ export default defineCommand({
       const paths = runPaths(req.root, plan.session);
       const { prompt } = firstIteration(plan, paths);
       emit(args.json, { plan, first_prompt: prompt, run_dir: paths.dir }, () => {
-        const lines = [c.bold(`${plan.type} ${plan.target.name} → session ${plan.session}`), `source: ${plan.target.source}`, `run dir: ${paths.dir}`, ""];
+        const lines = [c.bold(`${plan.type} ${plan.target.name} → session ${plan.session}`), `source: ${plan.target.source}`, `run dir: ${paths.dir}`, ...((plan.runs ?? 1) > 1 ? [`runs: ${plan.runs} (each in run-NN/)`] : []), ""];
         plan.nodes.forEach((n, i) => {
           if (n.kind === "stage") {
             const t = n.termination;
