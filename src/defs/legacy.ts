@@ -104,7 +104,8 @@ export function modernParallelNode(def: ParallelNodeDef, y: YamlFile, path: Path
       stages: stages.map((s, i) => modernStageNode(s, y, [...base, "stages", i], out, false)),
       providers: providers.map((entry, i): ParallelProvider => {
         if (typeof entry === "string") return { id: entry, provider: entry };
-        const named = entry.name !== undefined && v.is(ProviderName, entry.name) ? entry.name : undefined;
+        // An id or an old `name:` that names a provider is also the provider: `{id: codex}` runs codex.
+        const named = [entry.id, entry.name].find((n) => n !== undefined && v.is(ProviderName, n)) as ParallelProvider["provider"] | undefined;
         if (entry.name !== undefined && !entry.id) hint(out, y, [...base, "providers", i, "name"], "a provider's 'name:' is the old spelling of 'id:' (and of 'provider:' when it names one)");
         const provider = entry.provider ?? named ?? "claude";
         return { id: entry.id ?? entry.name ?? provider, provider, model: entry.model, effort: entry.effort, command: entry.command, inputs: entry.inputs };

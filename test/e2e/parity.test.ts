@@ -111,3 +111,29 @@ test.concurrent("--runs N on start runs a pipeline N times", async () => {
   r.expectExit(0);
   expect(records(rec).map((x) => x.ctx.replace(runDir(root.path, "once"), ""))).toEqual([1, 2, 3].map((n) => `/run-0${n}/stage-00-a/iterations/001/context.json`));
 }, 30_000);
+
+test.concurrent("the built-in debate runs with claude and codex: each reads the other's proposal, then the critique of its own; the verdict reads all", async () => {
+  using root = tempRoot({ git: false });
+  const rec = join(root.path, "given.txt");
+  const fake = join(root.path, "agent.sh");
+  // Stands in for both CLIs: prints its document, records what it was given, writes its status.
+  writeFileSync(
+    fake,
+    `#!/bin/sh\necho "$PIPELINE_STAGE by \${PIPELINE_PROVIDER:-lead}"\necho "$PIPELINE_STAGE \${PIPELINE_PROVIDER:-lead} $PIPELINE_CTX" >> ${rec}\nprintf '{"decision":"stop","reason":"r","summary":"s"}' > "$PIPELINE_STATUS"\n`,
+    { mode: 0o755 },
+  );
+  const env = { SESSIONS_CLAUDE_BIN: fake, SESSIONS_CODEX_BIN: fake };
+  const r = await sessions(["start", "debate", "--context", "tabs or spaces?", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env });
+  expect(r.json().status).toBe("complete");
+  r.expectExit(0);
+  const lines = readFileSync(rec, "utf8").trim().split("\n").map((l) => l.split(" "));
+  expect(lines.map(([stage, who]) => `${stage}/${who}`).sort()).toEqual(["critique/claude", "critique/codex", "proposal/claude", "proposal/codex", "response/claude", "response/codex", "verdict/lead"]);
+  const read = (stage: string, who: string) => {
+    const ctx = JSON.parse(readFileSync(lines.find(([s, w]) => s === stage && w === who)![2]!, "utf8"));
+    expect(ctx.context).toBe("tabs or spaces?");
+    return ctx.inputs.from_parallel.flatMap((fp: any) => Object.keys(fp.providers).map((p) => `${fp.stage}/${p}`));
+  };
+  expect(read("critique", "claude")).toEqual(["proposal/codex"]);
+  expect(read("response", "codex")).toEqual(["proposal/codex", "critique/claude"]);
+  expect(read("verdict", "lead")).toEqual(["proposal/claude", "proposal/codex", "critique/claude", "critique/codex", "response/claude", "response/codex"]);
+}, 60_000);
