@@ -181,7 +181,8 @@ function nodeOrder(p: LoadedPipeline, id: string, path: Path): "earlier" | "late
   const top = p.nodes.find((n) => n.id === id);
   if (top) return (top.path[1] as number) < here ? "earlier" : "later";
   const block = p.nodes.find((n) => n.path[1] === here);
-  if (block?.kind !== "parallel") return "unknown";
+  // A provider entry's inputs (path …providers[j]) may name only top-level nodes.
+  if (block?.kind !== "parallel" || path[3] === "providers") return "unknown";
   const at = block.def.parallel.stages.findIndex((s) => s.id === id);
   return at < 0 ? "unknown" : at < (path[4] as number) ? "earlier" : "later";
 }
