@@ -29,7 +29,7 @@ export default defineCommand({
       echo: args.json ? "stderr" : "stdout",
     });
     const at = r.resumed_at;
-    const where = at.id === null ? "after its last node" : `node ${at.node} (${at.id}), iteration ${at.iteration}`;
+    const where = at.id === null ? "after its last node" : `${at.run > 1 ? `run ${at.run}, ` : ""}node ${at.node} (${at.id}), iteration ${at.iteration}`;
     const status = r.state?.status ?? null;
     // In the foreground the engine has ended: like `start --foreground`, print the status document.
     const doc = args.foreground ? { ...inspect(root, r.session), resumed_at: at } : null;

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { formatDiagnostic } from "../defs/diagnostics.ts";
 import { firstIteration } from "../engine/view.ts";
+import { LIMITS } from "../defs/schema.ts";
 import { Exit } from "../lib/errors.ts";
 import { c, emit, json, log, out } from "../lib/output.ts";
 import { inspect } from "../sessions/inspect.ts";
@@ -8,7 +9,6 @@ import { MAX_ITERATIONS, prepare, start, type StartRequest } from "../sessions/s
 import { resolveRoot, runPaths } from "../store/paths.ts";
 import { jsonArg, num, repeated, rootArg, runFlags } from "./_args.ts";
 import { selfName } from "../lib/proc.ts";
-import { LIMITS } from "../defs/schema.ts";
 
 export default defineCommand({
   meta: { name: "start", description: "Start a stage or pipeline in tmux (or in this terminal with --foreground)" },
@@ -17,6 +17,7 @@ export default defineCommand({
     session: { type: "positional", required: false, description: "session name (default: the target's name)" },
     max: { type: "positional", required: false, description: "iteration cap (overrides the definition's max)" },
     ...runFlags,
+    runs: { type: "string", description: "run the whole pipeline this many times, each run in its own run-NN folder" },
     force: { type: "boolean", description: "take over a stale lock, or start over a session that already ran (the old run is kept)" },
     "dry-run": { type: "boolean", description: "print the resolved plan and the first prompt; start nothing" },
     ...jsonArg,
@@ -35,6 +36,7 @@ export default defineCommand({
       inputs: repeated(rawArgs, "input"),
       delay: num(args.delay, "--delay", 0, LIMITS.maxDelay),
       timeout: num(args.timeout, "--timeout", 1, LIMITS.maxTimeout),
+      runs: num(args.runs, "--runs", 1, LIMITS.maxRuns, true),
       force: !!args.force,
       foreground: !!args.foreground,
       keep: !!args.keep,
@@ -50,7 +52,7 @@ export default defineCommand({
       const paths = runPaths(req.root, plan.session);
       const { prompt } = firstIteration(plan, paths);
       emit(args.json, { plan, first_prompt: prompt, run_dir: paths.dir }, () => {
-        const lines = [c.bold(`${plan.type} ${plan.target.name} → session ${plan.session}`), `source: ${plan.target.source}`, `run dir: ${paths.dir}`, ""];
+        const lines = [c.bold(`${plan.type} ${plan.target.name} → session ${plan.session}`), `source: ${plan.target.source}`, `run dir: ${paths.dir}`, ...((plan.runs ?? 1) > 1 ? [`runs: ${plan.runs} (each in run-NN/)`] : []), ""];
         plan.nodes.forEach((n, i) => {
           if (n.kind === "stage") {
             const t = n.termination;

@@ -1,5 +1,7 @@
 // Loading one definition file: a stage folder (stage.yaml and its prompt) or a pipeline file, parsed,
 // validated, normalized to the modern shape, with the checks that need only that file.
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Diagnostic } from "./diagnostics.ts";
 import { readSource, sibling, sourceLabel, type Source } from "./find.ts";
 import { modernParallelNode, modernPipeline, modernStage, modernStageNode, type ParallelNode, type Stage, type StageNode, type Termination } from "./legacy.ts";
@@ -30,6 +32,8 @@ export interface LoadedPipeline {
   commands: Record<string, string>;
   inputs: string[];
   defaults: { provider?: "claude" | "codex" | "command"; model?: string };
+  /** How many times the whole pipeline runs. */
+  runs: number;
   nodes: RawNode[];
 }
 
@@ -54,6 +58,7 @@ function loadYaml(source: Source, out: Diagnostic[]): YamlFile | null {
 }
 
 export function loadStageSource(source: Source, dirName: string, out: Diagnostic[]): LoadedStage | null {
+  if (source.kind === "project" && !existsSync(source.path)) return incompleteFolder(source, out);
   const yaml = loadYaml(source, out);
   if (!yaml) return null;
   const parsed = check(StageSchema, yaml, yaml.data ?? {}, [], out);
@@ -90,6 +95,15 @@ export function loadStageSource(source: Source, dirName: string, out: Diagnostic
   return null;
 }
 
+/** A folder under stages/ without stage.yaml: named as a stage, it is an invalid one (exit 2), not a missing one. */
+function incompleteFolder(source: Source, out: Diagnostic[]): null {
+  const folder = dirname(sourceLabel(source));
+  const hasPrompt = ["prompt.md", "prompts/prompt.md"].some((c) => existsSync(join(dirname(source.path), c)));
+  if (!hasPrompt) problem(out, "error", folder, "no prompt.md (or prompt: file)");
+  problem(out, "error", folder, "no stage.yaml (a stage folder holds stage.yaml and prompt.md)");
+  return null;
+}
+
 export function loadPipelineSource(source: Source, fallbackName: string, out: Diagnostic[]): LoadedPipeline | null {
   const yaml = loadYaml(source, out);
   if (!yaml) return null;
@@ -113,7 +127,7 @@ export function loadPipelineSource(source: Source, fallbackName: string, out: Di
     ids.set(node.id, i);
     nodes.push(node);
   });
-  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, nodes };
+  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, runs: def.runs ?? 1, nodes };
 }
 
 function stageNode(yaml: YamlFile, raw: unknown, path: (string | number)[], out: Diagnostic[]): RawNode | null {

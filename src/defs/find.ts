@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { library } from "../../pipelines/index.ts";
 import { notFound } from "../lib/errors.ts";
 import { listDir, readText } from "../store/fsx.ts";
@@ -31,9 +31,10 @@ export function sibling(s: Source, name: string): Source {
   return { ...s, path: join(s.path, "..", name) };
 }
 
+/** A project folder stages/{name}/ is that stage, even without its stage.yaml (loading it then says what is missing). */
 export function findStage(root: string, name: string): Source | null {
   const local = join(rootPaths(root).defs, "stages", name, "stage.yaml");
-  if (existsSync(local)) return { kind: "project", path: local, root };
+  if (existsSync(dirname(local))) return { kind: "project", path: local, root };
   const builtin = `stages/${name}/stage.yaml`;
   return builtin in library ? { kind: "builtin", path: builtin } : null;
 }
@@ -52,10 +53,8 @@ export const looksLikePath = (target: string) => target.includes("/") || /\.ya?m
 export function pathSource(root: string, target: string): Source | null {
   const p = isAbsolute(target) ? target : resolve(process.cwd(), target);
   if (!existsSync(p)) return null;
-  if (statSync(p).isDirectory()) {
-    const stage = join(p, "stage.yaml");
-    return existsSync(stage) ? { kind: "project", path: stage, root } : null;
-  }
+  // A directory is a stage folder; loading it says what it lacks.
+  if (statSync(p).isDirectory()) return { kind: "project", path: join(p, "stage.yaml"), root };
   return { kind: "project", path: p, root };
 }
 

@@ -5,21 +5,21 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Plan } from "../defs/plan.ts";
 import { nodeMax } from "../defs/plan.ts";
-import { startingState } from "./starting-state.ts";
+import { runFields, stagesOf, startingState } from "./starting-state.ts";
 import { selfName, sleep } from "../lib/proc.ts";
 import { readControl } from "../store/control.ts";
 import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
 import { ensureDir } from "../store/fsx.ts";
 import type { RunPaths } from "../store/paths.ts";
 import { endState, readState, writeState, type HistoryEntry, type SessionEnd, type State } from "../store/state.ts";
-import { cursorOf, type EngineError, type Host, type StageEnd, type StageRun } from "./host.ts";
+import { cursorOf, runOf, type EngineError, type Host, type StageEnd, type StageRun } from "./host.ts";
 import { finalOutput, iterationOutputs } from "./inputs.ts";
 import { judge } from "./judge.ts";
 import type { EngineLog } from "./log.ts";
 import { runParallel } from "./parallel.ts";
 import { checkQueue } from "./queue.ts";
 import { recoverAttempts, runIteration } from "./iteration.ts";
-import { progressKey, replay, unfinished, type Replay, type StageProgress } from "./replay.ts";
+import { nodeKey, progressKey, replay, resumePoint, unfinished, type Replay, type StageProgress } from "./replay.ts";
 import { afterIteration, type Decision } from "./termination.ts";
 import { stageRun } from "./view.ts";
 
@@ -46,6 +46,8 @@ export class Engine implements Host {
   private killedBy: string | null = null;
   contextOverride: string | null = null;
   private holding: Promise<void> | null = null;
+  /** The run a new or resumed engine starts in: the first with a node not complete. */
+  private readonly firstRun: number;
 
   constructor(opts: EngineOptions) {
     this.plan = opts.plan;
@@ -59,8 +61,9 @@ export class Engine implements Host {
       events.events.push(e);
     }
     this.done = replay(events.events);
+    this.firstRun = resumePoint(this.plan, this.done).run;
     const old = opts.resume ? readState(this.paths.state) : null;
-    this.state = startingState(this.plan, this.done, old?.ok ? old.state : null, events.events, opts.tmux);
+    this.state = startingState(this.plan, this.done, this.firstRun, old?.ok ? old.state : null, events.events, opts.tmux);
   }
 
   get history(): HistoryEntry[] {
@@ -128,9 +131,26 @@ export class Engine implements Host {
     this.log.line(`${resumed ? "resuming" : "starting"} ${this.plan.type} ${this.plan.target.name} as session ${this.plan.session} (engine pid ${process.pid})`);
 
     let failure: EngineError | null = null;
-    for (let i = 0; i < this.plan.nodes.length && !failure && !this.halted(); i++) {
+    const runs = this.plan.runs ?? 1;
+    for (let run = this.firstRun; run <= runs && !failure && !this.halted(); run++) {
+      if (run > this.firstRun) {
+        Object.assign(this.state, runFields(this.plan, run));
+        this.state.stages = stagesOf(this.plan, this.done, run, null);
+      }
+      if (runs > 1) {
+        this.event("run_start", null, { run, runs });
+        this.log.line(`run ${run} of ${runs}`);
+      }
+      failure = await this.runNodes(run);
+    }
+    return this.finish(failure);
+  }
+
+  /** One run of the plan's nodes: the first failure, or null (complete, or stopped). */
+  private async runNodes(run: number): Promise<EngineError | null> {
+    for (let i = 0; i < this.plan.nodes.length && !this.halted(); i++) {
       const node = this.plan.nodes[i]!;
-      if (this.done.nodesDone.has(i)) {
+      if (this.done.nodesDone.has(nodeKey(run, i))) {
         this.log.line(`node ${node.id} already complete: skipped`);
         continue;
       }
@@ -138,18 +158,18 @@ export class Engine implements Host {
       const st = this.state.stages[i]!;
       st.status = "running";
       st.started_at ??= now();
-      this.event("node_start", { node: i, id: node.id, iteration: 0, provider: null }, { kind: node.kind, stage: node.kind === "stage" ? node.stage : null, max: nodeMax(node) });
+      this.event("node_start", { node: i, id: node.id, iteration: 0, provider: null, ...runOf(run) }, { kind: node.kind, stage: node.kind === "stage" ? node.stage : null, max: nodeMax(node) });
       this.save();
-      const end = node.kind === "stage" ? await this.runStage(stageRun(this.plan, this.paths, i)) : await runParallel(this, i, node);
-      if (this.killed || (!end.ok && end.error.kind === "signal")) break;
+      const end = node.kind === "stage" ? await this.runStage(stageRun(this.plan, this.paths, run, i)) : await runParallel(this, run, i, node);
+      if (this.killed || (!end.ok && end.error.kind === "signal")) return null;
       st.status = end.ok ? "complete" : "failed";
       st.completed_at = now();
       st.reason = end.ok ? end.reason : end.error.message;
-      this.event("node_complete", { node: i, id: node.id, iteration: end.iterations, provider: null }, { status: st.status, reason: st.reason });
-      if (!end.ok) failure = end.error;
+      this.event("node_complete", { node: i, id: node.id, iteration: end.iterations, provider: null, ...runOf(run) }, { status: st.status, reason: st.reason });
       this.save();
+      if (!end.ok) return end.error;
     }
-    return this.finish(failure);
+    return null;
   }
 
   private finish(failure: EngineError | null): State {
@@ -191,7 +211,7 @@ export class Engine implements Host {
   async runStage(sr: StageRun): Promise<StageEnd> {
     const { stage } = sr;
     const t = stage.termination;
-    const prior = this.done.stages.get(progressKey(sr.node, sr.provider.id, stage.id));
+    const prior = this.done.stages.get(progressKey(sr.run, sr.node, sr.provider.id, stage.id));
     const decisions: Decision[] = [...(prior?.decisions ?? [])];
     let n = prior?.completed ?? 0;
     ensureDir(sr.stageDir);

@@ -7,7 +7,7 @@ import { appendEvent, type SessionEvent } from "../store/events.ts";
 import { ensureDir, writeJsonAtomic } from "../store/fsx.ts";
 import { iterationDir, type RunPaths } from "../store/paths.ts";
 import type { ErrorKind, HistoryEntry } from "../store/state.ts";
-import { cursorOf, type EngineError, type Host, type StageRun } from "./host.ts";
+import { cursorOf, runOf, type EngineError, type Host, type StageRun } from "./host.ts";
 import type { Plan, ProviderPlan } from "../defs/plan.ts";
 import type { TemplateValues } from "../defs/template.ts";
 import { agentEnv, runAgent, type AgentOutcome, type AgentRequest } from "./providers/index.ts";
@@ -159,6 +159,7 @@ function historyEntry(sr: StageRun, n: number, startedAt: string, outcome: Agent
     node: sr.node,
     stage: sr.stage.id,
     provider: sr.provider.id,
+    ...runOf(sr.run),
     iteration: n,
     decision: ok ? ok.decision : "failed",
     reason: clip(failure ? failure.message : (ok?.reason ?? null)),
@@ -184,7 +185,7 @@ export function recoverAttempts(plan: Plan, paths: RunPaths, starts: SessionEven
   const done: SessionEvent[] = [];
   for (const start of starts) {
     const c = start.cursor!;
-    const dir = iterationDir(stageDirOf(plan, paths, c.node, c.provider ?? null, c.id), c.iteration);
+    const dir = iterationDir(stageDirOf(plan, paths, c.run ?? 1, c.node, c.provider ?? null, c.id), c.iteration);
     const status = readAgentStatus(join(dir, "status.json"));
     if (!status.ok) continue;
     let ended = Date.now();
@@ -195,6 +196,7 @@ export function recoverAttempts(plan: Plan, paths: RunPaths, starts: SessionEven
       node: c.node,
       stage: c.id,
       provider: c.provider ?? null,
+      ...runOf(c.run ?? 1),
       iteration: c.iteration,
       decision: status.status.decision,
       reason: clip(status.status.reason ?? null),

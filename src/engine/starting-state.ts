@@ -7,11 +7,11 @@ import { rootTag } from "../lib/names.ts";
 import { pidStart } from "../lib/proc.ts";
 import type { SessionEvent } from "../store/events.ts";
 import type { State } from "../store/state.ts";
-import { progressKey, type Replay } from "./replay.ts";
+import { nodeKey, progressKey, type Replay } from "./replay.ts";
 
 const now = () => new Date().toISOString();
 
-export function startingState(plan: Plan, done: Replay, base: State | null, events: SessionEvent[], tmux: string | null): State {
+export function startingState(plan: Plan, done: Replay, run: number, base: State | null, events: SessionEvent[], tmux: string | null): State {
   const at = now();
   // An unreadable state.json is rebuilt from the events: when the session began, how many engines ran it.
   const runs = events.filter((e) => e.type === "session_start" || e.type === "session_resume");
@@ -43,17 +43,30 @@ export function startingState(plan: Plan, done: Replay, base: State | null, even
     tmux,
     completion_reason: null,
     error: null,
-    stages: plan.nodes.map((n, i) => ({
-      index: i,
-      id: n.id,
-      stage: n.kind === "stage" ? n.stage : "parallel",
-      kind: n.kind,
-      status: done.nodesDone.has(i) ? "complete" : "pending",
-      iterations: n.kind === "stage" ? (done.stages.get(progressKey(i, null, n.id))?.completed ?? 0) : 0,
-      max: nodeMax(n),
-      started_at: base?.stages[i]?.started_at ?? null,
-      completed_at: base?.stages[i]?.completed_at ?? null,
-      reason: base?.stages[i]?.reason ?? null,
-    })),
+    ...runFields(plan, run),
+    // The snapshot's times and reasons are carried on only within the run they belong to.
+    stages: stagesOf(plan, done, run, (base?.run ?? 1) === run ? base : null),
   };
+}
+
+/** state.json's run fields, for a plan that runs several times. */
+export function runFields(plan: Plan, run: number): Pick<State, "run" | "runs"> {
+  const runs = plan.runs ?? 1;
+  return runs > 1 ? { run, runs } : {};
+}
+
+/** Each node's entry in state.json for run `run`, as far as the events say it got. */
+export function stagesOf(plan: Plan, done: Replay, run: number, base: State | null): State["stages"] {
+  return plan.nodes.map((n, i) => ({
+    index: i,
+    id: n.id,
+    stage: n.kind === "stage" ? n.stage : "parallel",
+    kind: n.kind,
+    status: done.nodesDone.has(nodeKey(run, i)) ? "complete" : "pending",
+    iterations: n.kind === "stage" ? (done.stages.get(progressKey(run, i, null, n.id))?.completed ?? 0) : 0,
+    max: nodeMax(n),
+    started_at: base?.stages[i]?.started_at ?? null,
+    completed_at: base?.stages[i]?.completed_at ?? null,
+    reason: base?.stages[i]?.reason ?? null,
+  }));
 }

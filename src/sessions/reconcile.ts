@@ -143,13 +143,16 @@ export function scan(root: string, tmux: TmuxSession[] = listSessions()): Reconc
   return r;
 }
 
-/** Git worktrees that parallel providers of a finished session left: `.../parallel-*\/providers/*\/worktree`. */
+/** Git worktrees that parallel providers of a finished session left: `.../[run-NN/]parallel-*\/providers/*\/worktree`. */
 function worktrees(dir: string, session: string, s: State): LeftWorktree[] {
   const found: LeftWorktree[] = [];
-  for (const block of listDir(dir).filter((n) => n.startsWith("parallel-"))) {
-    for (const provider of listDir(join(dir, block, "providers"))) {
-      const path = join(dir, block, "providers", provider, "worktree");
-      if (existsSync(path)) found.push({ session, path, reason: `session is ${s.status}` });
+  // A pipeline that runs several times keeps each run's nodes in run-NN/.
+  for (const base of [dir, ...listDir(dir).filter((n) => /^run-\d+$/.test(n)).map((n) => join(dir, n))]) {
+    for (const block of listDir(base).filter((n) => n.startsWith("parallel-"))) {
+      for (const provider of listDir(join(base, block, "providers"))) {
+        const path = join(base, block, "providers", provider, "worktree");
+        if (existsSync(path)) found.push({ session, path, reason: `session is ${s.status}` });
+      }
     }
   }
   return found;

@@ -30,6 +30,7 @@ export interface StartRequest {
   inputs: string[];
   delay?: number;
   timeout?: number;
+  runs?: number;
   force: boolean;
   foreground: boolean;
   keep: boolean;
@@ -66,6 +67,7 @@ export function prepare(req: StartRequest): Prepared {
     inputs: req.inputs,
     delay: req.delay,
     timeout: req.timeout,
+    runs: req.runs,
     keep: req.keep,
     notify: req.notify,
     resolveBins: true,

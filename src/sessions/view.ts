@@ -88,6 +88,7 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
     const of = d.stages.length > 1 ? ` (node ${d.current_stage + 1}/${d.stages.length})` : "";
     const done = d.iteration_completed;
     const bar = o.tty && d.max ? `  ${progressBar(done, d.max)}` : "";
+    if ("runs" in d && d.runs) lines.push(row("run", `${d.run}/${d.runs}`));
     lines.push(row("stage", `${d.current_stage_id ?? "-"}${of}`));
     lines.push(row("iteration", `${d.iteration}/${d.max}${d.iteration > done ? ` (${done} done)` : ""}${bar}`));
   }

@@ -73,4 +73,6 @@ export type RunPaths = ReturnType<typeof runPaths>;
 
 export const stageDirName = (index: number, id: string) => `stage-${pad2(index)}-${id}`;
 export const parallelDirName = (index: number, id: string) => `parallel-${pad2(index)}-${id}`;
+/** Where run `run` of a plan keeps its node folders: the run directory itself unless the plan runs several times. */
+export const nodesDir = (paths: RunPaths, run: number, runs: number) => (runs > 1 ? join(paths.dir, `run-${pad2(run)}`) : paths.dir);
 export const iterationDir = (stageDir: string, iteration: number) => join(stageDir, "iterations", pad3(iteration));

@@ -15,6 +15,8 @@ export const HistoryEntrySchema = v.looseObject({
   node: v.number(),
   stage: v.string(),
   provider: v.nullish(v.string(), null),
+  /** Which run of a plan that runs several times (absent: the first). */
+  run: v.optional(v.number()),
   iteration: v.number(),
   decision: v.picklist(["continue", "stop", "error", "failed"]),
   reason: v.nullish(v.string(), null),
@@ -69,6 +71,9 @@ export const StateSchema = v.looseObject({
   updated_at: v.string(),
   completed_at: v.nullish(v.string(), null),
   current_stage: v.number(),
+  /** A plan that runs several times: the run under way (1-based) of `runs`. */
+  run: v.optional(v.number()),
+  runs: v.optional(v.number()),
   iteration: v.number(),
   iteration_completed: v.number(),
   iteration_started: v.nullish(v.string(), null),

@@ -17,7 +17,7 @@ test("bash completes verbs, a verb's flags, targets for start and session names 
   expect(complete(root.path, ["st"])).toEqual(["start", "status", "stages"]);
   expect(complete(root.path, ["kill", "--a"])).toEqual(["--all"]);
   expect(complete(root.path, ["start", "mi"])).toEqual(["mine"]);
-  expect(complete(root.path, ["start", "de"])).toEqual(["demo"]);
+  expect(complete(root.path, ["start", "dem"])).toEqual(["demo"]);
   expect(complete(root.path, ["status", ""])).toEqual(["done-one"]);
   expect(complete(root.path, ["list", ""])).toEqual([]);
 }, 30_000);

@@ -132,6 +132,13 @@ describe("scan", () => {
     expect(problems(r, false)).toBe(0);
     expect(problems(r, true)).toBe(1);
   });
+
+  test("a pipeline that ran several times: each run's worktrees are listed", () => {
+    using root = tempRoot({ git: false });
+    const done = session(root.path, "twice", { status: "complete" });
+    for (const run of ["run-01", "run-02"]) mkdirSync(join(done, run, "parallel-00-dual", "providers", "codex", "worktree"), { recursive: true });
+    expect(scan(root.path, []).worktrees.map((w) => w.path)).toEqual(["run-01", "run-02"].map((run) => join(done, run, "parallel-00-dual", "providers", "codex", "worktree")));
+  });
 });
 
 describe("fix", () => {
