@@ -330,7 +330,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
         const ppath = [...raw.path, "parallel", "providers", i];
         if (pids.has(id)) err(out, p.file, `duplicate provider id ${id} in parallel block ${raw.id}: give each an id`, { line: lineOf(p.yaml, ppath), field: fieldPath(ppath) });
         pids.add(id);
-        const prov = providerPlan(root, name, spec.model ?? null, spec.command, opts, out, p.file, { line: lineOf(p.yaml, ppath), field: fieldPath(ppath) }, false);
+        const prov = providerPlan(root, name, spec.model ?? null, spec.command, opts, out, p.file, { line: lineOf(p.yaml, ppath), field: fieldPath(ppath) });
         if (prov) providers.push({ id, provider: prov });
       });
       const stages: StagePlan[] = [];
