@@ -28,12 +28,12 @@ export interface ModelServer {
 
 type FaultResponder = (f: Fault, error: (status: number, message: string) => Response, firstEvent?: string) => Response | Promise<Response>;
 
-export async function serveModel(what: string, handle: (req: Request, body: any, fault: FaultResponder) => Response | Promise<Response>): Promise<ModelServer> {
+export async function serveModel(what: string, messages: Record<number, string>, handle: (req: Request, body: any, fault: FaultResponder) => Response | Promise<Response>): Promise<ModelServer> {
   const requests: any[] = [];
   const held = new Set<() => void>();
   const fault: FaultResponder = (f, error, firstEvent = "") => {
     if (f.fault === "status") {
-      const r = error(f.status, f.message ?? `fake ${what} error ${f.status}`);
+      const r = error(f.status, f.message ?? messages[f.status] ?? `fake ${what} error ${f.status}`);
       for (const [k, v] of Object.entries(f.headers ?? {})) r.headers.set(k, v);
       return r;
     }
@@ -44,7 +44,7 @@ export async function serveModel(what: string, handle: (req: Request, body: any,
         c.enqueue(new TextEncoder().encode(firstEvent));
       },
       pull(c) {
-        return Bun.sleep(50).then(() => c.error(new Error("connection cut by the test")));
+        return Bun.sleep(50).then(() => c.error(new Error("the fake model server cut this connection mid-stream (a scripted drop fault)")));
       },
     });
     return new Response(stream, { headers: { "content-type": "text/event-stream" } });
