@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { procStat } from "../../src/lib/proc.ts";
 import { gone, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
+import { TESTED_AGENTS } from "../../src/lib/tested-agents.ts";
 import { AGENTS_REQUIRED, agentHome, missingAgents } from "../models/agents.ts";
 import { anthropicServer, type ClaudeReply, type ClaudeRequest } from "../models/anthropic.ts";
 import type { ModelServer } from "../models/common.ts";
@@ -304,5 +305,16 @@ describe.skipIf(missing.length > 0)("real claude and codex", () => {
     expect(offered).toContain(description);
     expect(offered).toMatch(/"sessions"|- sessions:|\bsessions\b: /);
   }, 60_000);
-});
 
+  test.concurrent("doctor: each agent CLI's version beside the version the tests cover", async () => {
+    await using t = await setup({});
+    const r = await t.run(["doctor", "--json"]);
+    const checks = r.json().checks;
+    expect(checks.find((c: any) => c.name === "claude").detail).toStartWith(`${t.env.SESSIONS_CLAUDE_BIN} (${TESTED_AGENTS.claude.version} (Claude Code)), the tested version;`);
+    expect(checks.find((c: any) => c.name === "codex").detail).toStartWith(`${t.env.SESSIONS_CODEX_BIN} (codex-cli ${TESTED_AGENTS.codex.version}), the tested version;`);
+    const other = join(t.root, "other-claude");
+    writeFileSync(other, "#!/bin/sh\necho '2.1.999 (Claude Code)'\n", { mode: 0o755 });
+    const older = (await sessions(["doctor", "--json", "--root", t.root], { env: { ...t.env, SESSIONS_CLAUDE_BIN: other } })).json();
+    expect(older.checks.find((c: any) => c.name === "claude").detail).toStartWith(`${other} (2.1.999 (Claude Code)), tested with ${TESTED_AGENTS.claude.version};`);
+  }, 30_000);
+});
