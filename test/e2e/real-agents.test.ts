@@ -90,6 +90,36 @@ function groupGone(pgid: number): boolean {
 }
 
 describe.skipIf(missing.length > 0)("real claude and codex", () => {
+  // First: the longest (a minute's backoff), so the others run beside them.
+  const limits = [
+    ["claude", { fault: "status", status: 429, headers: { "retry-after": "1", "anthropic-ratelimit-requests-remaining": "0" } }, "(429)"],
+    ["codex", { fault: "status", status: 429, headers: { "retry-after": "1", "x-ratelimit-remaining-requests": "0" } }, "429 Too Many Requests"],
+  ] as const;
+  test.concurrent.each(limits)("%s: a 429 waits (waiting_until), then the same iteration is retried without counting", async (provider, fault, message) => {
+    let limited = 0;
+    const once = <R>(ok: (r: any) => R) => (r: any) => (r.turn === 0 && !limited++ ? fault : ok(r));
+    const servers = provider === "claude" ? { anthropic: await anthropicServer(once(claudeWrites(decide("stop")))) } : { openai: await openaiServer(once(codexWrites(decide("stop")))) };
+    await using t = await setup(servers);
+    stage(t.root, "l", provider, { termination: "type: fixed\nmax: 2" });
+    expect((await t.run(["start", "l", "--json"])).code).toBe(0);
+    const waiting = await until(async () => {
+      const st = (await t.run(["status", "l", "--json"])).json();
+      return st.waiting_until ? st : null;
+    }, 20_000, "the limit wait");
+    expect(waiting.waiting_reason).toContain(message);
+    expect(Date.parse(waiting.waiting_until)).toBeGreaterThan(Date.now());
+    expect(waiting.iteration_completed).toBe(0);
+    // No reset time in a plain 429: the engine backs off one minute, then retries iteration 1.
+    const w = await t.run(["wait", "l", "--timeout", "100"]);
+    const doc = await t.state("l");
+    expect(summaries(doc)).toEqual([
+      [1, "failed", null, "limit"],
+      [1, "stop", "iteration 1", null],
+    ]);
+    expect(doc.totals).toMatchObject({ iterations: 1 });
+    expect(w.code).toBe(0);
+  }, 120_000);
+
   test.concurrent("claude: a 3-iteration loop in tmux; output.md and agent.jsonl hold the real stream", async () => {
     await using t = await setup({ anthropic: await anthropicServer(claudeWrites(decide("continue"))) });
     stage(t.root, "cl", "claude");
@@ -203,7 +233,7 @@ describe.skipIf(missing.length > 0)("real claude and codex", () => {
     await using t = await setup(servers);
     stage(t.root, "k", provider);
     expect((await t.run(["start", "k", "--json"])).code).toBe(0);
-    const pidFile = t.iteration("k", "stage-00-k/iterations/001/sleep.pid");
+    const pidFile = t.iteration("k", "stage-00-k/iterations/001/command.pid");
     const sleepPid = await until(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0), 20_000, "the agent's command to run");
     const s = await t.state("k");
     // Both CLIs run commands in a session of their own: outside the group sessions started.
@@ -218,7 +248,7 @@ describe.skipIf(missing.length > 0)("real claude and codex", () => {
   test.concurrent.each(["claude", "codex"] as const)("%s: a model server that never answers is a timeout, the CLI killed", async (provider) => {
     const servers = provider === "claude" ? { anthropic: await anthropicServer(() => ({ fault: "hang" })) } : { openai: await openaiServer(() => ({ fault: "hang" })) };
     await using t = await setup(servers);
-    stage(t.root, "h", provider, { extra: "timeout: 5" });
+    stage(t.root, "h", provider, { extra: "timeout: 10" });
     const r = await t.foreground("h");
     expect(r.doc.error).toMatchObject({ kind: "timeout", iteration: 1 });
     expect(r.doc.error.message).toMatch(new RegExp(`${provider} timed out after \\d+s and was killed`));
@@ -248,35 +278,6 @@ describe.skipIf(missing.length > 0)("real claude and codex", () => {
     expect(readFileSync(t.iteration("f", "stage-00-f/iterations/001/output.md"), "utf8")).toContain(message);
     expect(existsSync(t.iteration("f", "stage-00-f/iterations/001/agent.jsonl"))).toBe(true);
   }, 60_000);
-
-  const limits = [
-    ["claude", { fault: "status", status: 429, headers: { "retry-after": "1", "anthropic-ratelimit-requests-remaining": "0" } }, "(429)"],
-    ["codex", { fault: "status", status: 429, headers: { "retry-after": "1", "x-ratelimit-remaining-requests": "0" } }, "429 Too Many Requests"],
-  ] as const;
-  test.concurrent.each(limits)("%s: a 429 waits (waiting_until), then the same iteration is retried without counting", async (provider, fault, message) => {
-    let limited = 0;
-    const once = <R>(ok: (r: any) => R) => (r: any) => (r.turn === 0 && !limited++ ? fault : ok(r));
-    const servers = provider === "claude" ? { anthropic: await anthropicServer(once(claudeWrites(decide("stop")))) } : { openai: await openaiServer(once(codexWrites(decide("stop")))) };
-    await using t = await setup(servers);
-    stage(t.root, "l", provider, { termination: "type: fixed\nmax: 2" });
-    expect((await t.run(["start", "l", "--json"])).code).toBe(0);
-    const waiting = await until(async () => {
-      const st = (await t.run(["status", "l", "--json"])).json();
-      return st.waiting_until ? st : null;
-    }, 20_000, "the limit wait");
-    expect(waiting.waiting_reason).toContain(message);
-    expect(Date.parse(waiting.waiting_until)).toBeGreaterThan(Date.now());
-    expect(waiting.iteration_completed).toBe(0);
-    // No reset time in a plain 429: the engine backs off one minute, then retries iteration 1.
-    const w = await t.run(["wait", "l", "--timeout", "100"]);
-    const doc = await t.state("l");
-    expect(summaries(doc)).toEqual([
-      [1, "failed", null, "limit"],
-      [1, "stop", "iteration 1", null],
-    ]);
-    expect(doc.totals).toMatchObject({ iterations: 1 });
-    expect(w.code).toBe(0);
-  }, 120_000);
 
   test.concurrent.each(["claude", "codex"] as const)("%s: 529 overloaded is a limit too: the session waits, not fails", async (provider) => {
     const reply = { fault: "status", status: 529 } as const;
