@@ -85,19 +85,87 @@ export function killGroup(pgid: number, signal: NodeJS.Signals = "SIGTERM"): boo
  * zombie that kill(-pgid, 0) still reports.
  */
 export function groupMembers(pgid: number): number[] | null {
-  let pids: string[];
+  return processes()?.filter((p) => p.pgid === pgid && !p.zombie).map((p) => p.pid) ?? null;
+}
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  start: string;
+  zombie: boolean;
+}
+
+/** Every process, from the one scan of /proc; null where there is none (macOS). */
+export function processes(): ProcInfo[] | null {
+  let entries: string[];
   try {
-    pids = readdirSync("/proc");
+    entries = readdirSync("/proc");
   } catch {
     return null;
   }
-  const members: number[] = [];
-  for (const pid of pids) {
-    if (pid.charCodeAt(0) > 57) continue;
-    const fields = procStat(Number(pid));
-    if (fields && Number(fields[2]) === pgid && !isZombie(fields)) members.push(Number(pid));
+  const out: ProcInfo[] = [];
+  for (const e of entries) {
+    if (e.charCodeAt(0) > 57) continue;
+    const f = procStat(Number(e));
+    if (f) out.push({ pid: Number(e), ppid: Number(f[1]), pgid: Number(f[2]), start: f[19] ?? "", zombie: isZombie(f) });
   }
-  return members;
+  return out;
+}
+
+/**
+ * What an agent started outside its process group (Claude Code and Codex run each command in a
+ * session of its own), followed by parent pid while the agent runs, for where there is no cgroup to
+ * hold them: a process whose parent died before it was seen is out of reach.
+ */
+export class Descendants {
+  private known = new Map<number, string>();
+  constructor(private readonly leader: number) {}
+
+  refresh(): void {
+    const all = processes();
+    if (!all) return;
+    const children = new Map<number, ProcInfo[]>();
+    for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+    // From the agent and from every tracked process still running: an orphan's children are still its own.
+    const queue = [this.leader, ...this.alive(false)];
+    const seen = new Set(queue);
+    for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+      for (const c of children.get(pid) ?? []) {
+        this.known.set(c.pid, c.start);
+        if (!seen.has(c.pid)) {
+          seen.add(c.pid);
+          queue.push(c.pid);
+        }
+      }
+    }
+  }
+
+  /** Tracked processes still running as themselves (outside the agent's group, unless `outsideOnly` is false). */
+  alive(outsideOnly = true): number[] {
+    const out: number[] = [];
+    for (const [pid, start] of this.known) {
+      const f = procStat(pid);
+      if (!f || f[19] !== start || isZombie(f)) this.known.delete(pid);
+      else if (!outsideOnly || Number(f[2]) !== this.leader) out.push(pid);
+    }
+    return out;
+  }
+
+  /** Each one and the group it leads: SIGTERM, up to `graceMs`, then SIGKILL. */
+  async stop(graceMs: number): Promise<void> {
+    const signal = (sig: NodeJS.Signals) => {
+      for (const pid of this.alive()) {
+        if (Number(procStat(pid)?.[2]) === pid) killGroup(pid, sig);
+        try {
+          process.kill(pid, sig);
+        } catch {}
+      }
+    };
+    if (!this.alive().length) return;
+    signal("SIGTERM");
+    if (!(await waitFor(() => !this.alive().length, graceMs, 25))) signal("SIGKILL");
+  }
 }
 
 /** Whether a process's environment holds `entry` (`NAME=value`); false when it cannot be read. */

@@ -1,6 +1,6 @@
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { inCgroup } from "../../lib/cgroup.ts";
-import { stopGroup } from "../../lib/proc.ts";
+import { Descendants, stopGroup } from "../../lib/proc.ts";
 import { readAgentStatus } from "../status.ts";
 
 /** What the agent's process printed, turned into text for people (and kept raw where it is structured). */
@@ -99,6 +99,8 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   }
   const pgid = proc.pid;
   req.onStart?.(pgid);
+  // In a cgroup nothing can leave unseen; elsewhere the agent's descendants are followed by parent pid.
+  const escaped = req.cgroup ? null : new Descendants(pgid);
 
   const decoders = { out: new TextDecoder(), err: new TextDecoder() };
   const pump = async (stream: ReadableStream<Uint8Array>, onChunk: (b: Uint8Array) => void) => {
@@ -132,7 +134,11 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   };
   const pumps = Promise.all([pump(proc.stdout as ReadableStream<Uint8Array>, onStdout), pump(proc.stderr as ReadableStream<Uint8Array>, onStderr)]).catch(() => {});
 
-  const stop = (graceMs: number) => stopGroup(pgid, graceMs);
+  // The group, and (without a cgroup to hold them) what the agent started outside it.
+  const stop = async (graceMs: number) => {
+    escaped?.refresh();
+    await Promise.all([stopGroup(pgid, graceMs), escaped?.stop(graceMs)]);
+  };
 
   const timer = setTimeout(() => {
     result.timedOut = true;
@@ -146,33 +152,34 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   if (req.abort?.aborted) onAbort();
 
   // Some agents (Codex) linger for minutes after writing their status: end them once it is valid.
+  // The same tick notes what the agent started outside its group.
   let seenAt = 0;
   let lastMtime = 0;
   const linger = req.lingerMs ?? 0;
-  const watchdog = linger > 0
-    ? setInterval(() => {
-        let mtime = 0;
-        try {
-          mtime = statSync(req.statusPath).mtimeMs;
-        } catch {}
-        if (mtime && mtime !== lastMtime) {
-          lastMtime = mtime;
-          seenAt = readAgentStatus(req.statusPath).ok ? performance.now() : 0;
-        }
-        if (seenAt && performance.now() - seenAt >= linger) {
-          clearInterval(watchdog!);
-          result.endedAfterStatus = true;
-          void stop(2000);
-        }
-      }, 1000)
-    : null;
+  const watchdog = setInterval(() => {
+    escaped?.refresh();
+    if (linger <= 0) return;
+    let mtime = 0;
+    try {
+      mtime = statSync(req.statusPath).mtimeMs;
+    } catch {}
+    if (mtime && mtime !== lastMtime) {
+      lastMtime = mtime;
+      seenAt = readAgentStatus(req.statusPath).ok ? performance.now() : 0;
+    }
+    if (seenAt && performance.now() - seenAt >= linger) {
+      clearInterval(watchdog);
+      result.endedAfterStatus = true;
+      void stop(2000);
+    }
+  }, 1000);
 
   await proc.exited;
   clearTimeout(timer);
-  if (watchdog) clearInterval(watchdog);
+  clearInterval(watchdog);
   req.abort?.removeEventListener("abort", onAbort);
   // The agent is gone; its children go with it (they may hold the output pipes open).
-  await stopGroup(pgid, 1000);
+  await stop(1000);
   // Output pipes still held open by something that escaped the group must not hold the engine.
   let drainTimer: Timer | undefined;
   await Promise.race([pumps, new Promise<void>((r) => (drainTimer = setTimeout(r, 2000)))]);

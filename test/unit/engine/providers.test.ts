@@ -8,7 +8,7 @@ import { limitWaitUntil } from "../../../src/engine/iteration.ts";
 
 const vars = { CTX: "/c.json", STATUS: "/s.json", PROGRESS: "/p.md", OUTPUT: "/o.md", ITERATION: "2", INDEX: "1", SESSION_NAME: "x", CONTEXT: "", INPUTS: "" };
 
-describe("command lines (checked against claude 2.1.197 and codex-cli 0.169.0)", () => {
+describe("command lines (accepted by claude 2.1.332 and codex-cli 0.171.0: test/e2e/real-agents.test.ts)", () => {
   test("claude: print mode, stream-json (needs --verbose), permissions skipped, model", () => {
     expect(claude.argv({ name: "claude", model: "opus", command: null, bin: "/usr/bin/claude" }, vars)).toEqual([
       "/usr/bin/claude", "-p", "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions", "--model", "opus",
@@ -31,7 +31,7 @@ describe("claude output", () => {
     p.line('{"type":"system","subtype":"init","model":"claude-haiku-4-5","session_id":"s1"}');
     p.line('{"type":"assistant","message":{"content":[{"type":"text","text":"Not logged in · Please run /login"}]},"error":"authentication_failed"}');
     p.line('{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"result":"Not logged in · Please run /login","total_cost_usd":0}');
-    expect(p.report()).toEqual({ isError: true, message: "Not logged in · Please run /login", kind: "auth", costUsd: 0, resetAt: null });
+    expect(p.report()).toEqual({ isError: true, message: "Not logged in · Please run /login", kind: "auth", costUsd: 0, resetAt: null, usage: null });
   });
   test("a session limit takes its reset time from the rate_limit_event", () => {
     const p = new ClaudeParser();
