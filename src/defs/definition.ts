@@ -6,7 +6,8 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { readSource, sibling, sourceLabel, type Source } from "./find.ts";
 import { modernParallelNode, modernPipeline, modernStage, modernStageNode, type ParallelNode, type Stage, type StageNode, type Termination } from "./legacy.ts";
 import { check, fieldOf, lineOf, parseYaml, type YamlFile } from "./load.ts";
-import { LEGACY_VARS, ParallelNodeSchema, PipelineSchema, StageNodeSchema, StageSchema } from "./schema.ts";
+import { closest } from "../lib/suggest.ts";
+import { LEGACY_VARS, TEMPLATE_VARS, ParallelNodeSchema, PipelineSchema, StageNodeSchema, StageSchema } from "./schema.ts";
 import { scanTemplate } from "./template.ts";
 
 /** The queue a queue stage works when it names none (the bash tool's beads queue). */
@@ -35,6 +36,8 @@ export interface LoadedPipeline {
   /** How many times the whole pipeline runs. */
   runs: number;
   nodes: RawNode[];
+  /** Ids of nodes whose own definition is broken (reported already): a later reference to one is no second error. */
+  broken: Set<string>;
 }
 
 type At = Partial<Diagnostic>;
@@ -62,7 +65,12 @@ export function loadStageSource(source: Source, dirName: string, out: Diagnostic
   const yaml = loadYaml(source, out);
   if (!yaml) return null;
   const parsed = check(StageSchema, yaml, yaml.data ?? {}, [], out);
-  if (!parsed) return null;
+  if (!parsed) {
+    // The prompt's own problems are reported too: a typo in stage.yaml must not hide them.
+    const named = (yaml.data as { prompt?: unknown } | null)?.prompt;
+    findPrompt(source, typeof named === "string" ? named : undefined, out);
+    return null;
+  }
   const file = yaml.file;
   const def = modernStage(parsed, yaml, out);
   if (def.name && def.name !== dirName) {
@@ -75,8 +83,17 @@ export function loadStageSource(source: Source, dirName: string, out: Diagnostic
     const key = parsed.termination?.type ? ["termination", "type"] : parsed.completion ? ["completion"] : ["termination"];
     problem(out, "hint", file, `queue stage without termination.command: it uses '${DEFAULT_QUEUE}'`, { line: lineOf(yaml, key), field: "termination.command" });
   }
-  const promptName = def.prompt ?? "prompt.md";
-  const candidates = def.prompt ? [promptName, `${promptName}.md`, `prompts/${promptName}`, `prompts/${promptName}.md`] : ["prompt.md", "prompts/prompt.md"];
+  const found = findPrompt(source, def.prompt, out);
+  if (found === undefined) {
+    // With no `prompt:` field this points at the top of stage.yaml, where one would go.
+    problem(out, "error", file, `prompt file ${def.prompt ?? "prompt.md"} not found beside stage.yaml`, { field: "prompt", line: lineOf(yaml, ["prompt"]) });
+  }
+  return found ? { name: dirName, def, prompt: found, source, file, yaml } : null;
+}
+
+/** The stage's prompt, linted: its text, null when it cannot be read (said in `out`), undefined when there is none. */
+function findPrompt(source: Source, named: string | undefined, out: Diagnostic[]): string | null | undefined {
+  const candidates = named ? [named, `${named}.md`, `prompts/${named}`, `prompts/${named}.md`] : ["prompt.md", "prompts/prompt.md"];
   for (const c of candidates) {
     const s = sibling(source, c);
     let prompt: string | null;
@@ -88,11 +105,9 @@ export function loadStageSource(source: Source, dirName: string, out: Diagnostic
     }
     if (prompt === null) continue;
     lintPrompt(prompt, sourceLabel(s), out);
-    return { name: dirName, def, prompt, source, file, yaml };
+    return prompt;
   }
-  // With no `prompt:` field this points at the top of stage.yaml, where one would go.
-  problem(out, "error", file, `prompt file ${promptName} not found beside stage.yaml`, { field: "prompt", line: lineOf(yaml, ["prompt"]) });
-  return null;
+  return undefined;
 }
 
 /** A folder under stages/ without stage.yaml: named as a stage, it is an invalid one (exit 2), not a missing one. */
@@ -117,17 +132,23 @@ export function loadPipelineSource(source: Source, fallbackName: string, out: Di
   }
   const nodes: RawNode[] = [];
   const ids = new Map<string, number>();
+  const broken = new Set<string>();
   def.nodes.forEach((raw, i) => {
     const path = [def.key, i];
     const isParallel = raw !== null && typeof raw === "object" && "parallel" in raw;
     const node: RawNode | null = isParallel ? parallelNode(yaml, raw, path, out) : stageNode(yaml, raw, path, out);
-    if (!node) return;
+    if (!node) {
+      const r = raw as { id?: unknown; name?: unknown } | null;
+      const id = r?.id ?? r?.name;
+      if (typeof id === "string") broken.add(id);
+      return;
+    }
     const key = (raw as { id?: unknown }).id !== undefined ? "id" : "name";
     if (ids.has(node.id)) problem(out, "error", file, `duplicate node id ${node.id} (also node ${ids.get(node.id)})`, { line: lineOf(yaml, [...path, key]), field: `${fieldOf(path)}.id` });
     ids.set(node.id, i);
     nodes.push(node);
   });
-  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, runs: def.runs ?? 1, nodes };
+  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, runs: def.runs ?? 1, nodes, broken };
 }
 
 function stageNode(yaml: YamlFile, raw: unknown, path: (string | number)[], out: Diagnostic[]): RawNode | null {
@@ -152,7 +173,10 @@ function needsId(yaml: YamlFile, path: (string | number)[], out: Diagnostic[]): 
 /** Unknown template variables are errors, legacy ones hints; `lineOffset` places an inline prompt in its file. */
 export function lintPrompt(text: string, file: string, out: Diagnostic[], lineOffset = 0): void {
   const { unknown, legacy } = scanTemplate(text);
-  for (const u of unknown) problem(out, "error", file, `unknown template variable \${${u.name}}`, { line: u.line + lineOffset, field: `\${${u.name}}` });
+  for (const u of unknown) {
+    const near = closest(u.name, [...TEMPLATE_VARS, ...Object.keys(LEGACY_VARS)]);
+    problem(out, "error", file, `unknown template variable \${${u.name}}${near ? ` (did you mean \${${near}}?)` : ""}`, { line: u.line + lineOffset, field: `\${${u.name}}` });
+  }
   for (const l of legacy) {
     const modern = l.name === "INDEX" ? "${ITERATION} is the modern one (it counts from 1, ${INDEX} from 0)" : `\${${LEGACY_VARS[l.name]}} is the modern one`;
     problem(out, "hint", file, `\${${l.name}} is a legacy name: ${modern}`, { line: l.line + lineOffset, field: `\${${l.name}}` });

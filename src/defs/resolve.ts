@@ -6,7 +6,9 @@ import { splitWords } from "../lib/shellwords.ts";
 import { checkTermination, DEFAULT_QUEUE, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { resolveAgent, resolveExecutable } from "./executables.ts";
-import { findStage, sourceLabel, type Target } from "./find.ts";
+import { findStage, listDefinitions, sourceLabel, type Target } from "./find.ts";
+import { usage } from "../lib/errors.ts";
+import { closest } from "../lib/suggest.ts";
 import { modernModel, type ModernModel, type ParallelNode, type StageNode } from "./legacy.ts";
 import { fieldOf, lineOf, type YamlFile } from "./load.ts";
 import type { InputsPlan, NodePlan, ParallelPlan, Plan, ProviderPlan, StagePlan } from "./plan.ts";
@@ -77,7 +79,10 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
 function stageByName(c: Ctx, name: string, file: string, at: At): LoadedStage | null {
   if (!c.stages.has(name)) {
     const src = findStage(c.root, name);
-    if (!src) err(c, file, `unknown stage ${name}`, at);
+    if (!src) {
+      const near = closest(name, listDefinitions(c.root).filter((d) => d.kind === "stage").map((d) => d.name));
+      err(c, file, `unknown stage ${name}${near ? ` (did you mean ${near}?)` : ""}`, at);
+    }
     c.stages.set(name, src ? loadStageSource(src, name, c.out) : null);
   }
   return c.stages.get(name) ?? null;
@@ -195,8 +200,8 @@ function nodeInputs(c: Ctx, def: StageNode["inputs"] | ParallelNode["inputs"], e
     const target = earlier.find((n) => n.id === def.from);
     if (!target) {
       const order = nodeOrder(p, def.from, path);
-      // An earlier node that did not resolve has its own error already.
-      if (order !== "earlier") err(c, p.file, order === "later" ? `input from ${def.from}, which runs later (or is this node)` : `input from unknown node ${def.from}`, at("from"));
+      // An earlier node that did not resolve, or whose definition is broken, has its own error already.
+      if (order !== "earlier" && !p.broken.has(def.from)) err(c, p.file, order === "later" ? `input from ${def.from}, which runs later (or is this node)` : `input from unknown node ${def.from}`, at("from"));
     } else if (target.kind === "parallel") {
       err(c, p.file, `${def.from} is a parallel block: use from_parallel: { block: ${def.from}, stage: <id> }`, at("from"));
     } else inputs.from = def.from;
@@ -349,7 +354,9 @@ function resolveInputs(c: Ctx, list: string[], file: string, y?: YamlFile): stri
   for (const [i, item] of list.entries()) {
     const p = isAbsolute(item) ? item : resolve(y ? c.root : process.cwd(), item);
     if (!existsSync(p)) {
-      err(c, file, `input ${item} does not exist`, y ? { line: lineOf(y, ["inputs", i]), field: `inputs[${i}]` } : { field: "inputs" });
+      // A flag's mistake is a usage error naming the flag, not a problem of the definition.
+      if (!y) throw usage(`--input ${item} does not exist`, { hint: "give an existing file, or a directory of .md, .yaml, .json or .txt files" });
+      err(c, file, `input ${item} does not exist`, { line: lineOf(y, ["inputs", i]), field: `inputs[${i}]` });
       continue;
     }
     if (statSync(p).isDirectory()) {
