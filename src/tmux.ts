@@ -4,6 +4,7 @@
  */
 import { missingDep } from "./lib/errors.ts";
 import { which } from "./lib/proc.ts";
+import { write as print } from "./lib/output.ts";
 
 export const ROOT_OPTION = "@sessions_root";
 
@@ -124,7 +125,7 @@ export async function attach(name: string, write: boolean): Promise<number> {
     const socket = process.env.TMUX!.split(",")[0]!;
     // TMUX empty: tmux refuses a nested client while it is set; -S keeps it on this server.
     const r = tmux(["new-window", "-n", `${name} (read-only)`, "-e", "TMUX=", "--", b, "-S", socket, "attach-session", "-r", "-t", exact(name)]);
-    if (r.code !== 0) process.stderr.write(`${r.stderr}\n`);
+    if (r.code !== 0) print(2, `${r.stderr}\n`);
     return r.code;
   }
   // --write inside tmux switches the user's own client; when the pipeline ends, tmux moves it to

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { Exit } from "../lib/errors.ts";
-import { c, emit, json, log } from "../lib/output.ts";
+import { c, emit, json, log, write } from "../lib/output.ts";
 import { ended, loop, poll } from "../sessions/follow.ts";
 import { inspect, requireSession } from "../sessions/inspect.ts";
 import { sessionRef } from "../sessions/overview.ts";
@@ -30,14 +30,14 @@ export default defineCommand({
         if (progress) {
           const s = ev.state;
           const where = s ? `, ${s.current_stage_id ?? "-"} iteration ${s.iteration}/${s.max}` : "";
-          process.stderr.write(`\r\x1b[2Kwaiting for ${session}: ${ev.status}${where} (${Math.round((Date.now() - started) / 1000)}s)`);
+          write(2, `\r\x1b[2Kwaiting for ${session}: ${ev.status}${where} (${Math.round((Date.now() - started) / 1000)}s)`);
         }
         return ended(ev);
       },
       500,
       timeout === undefined ? Infinity : started + timeout * 1000,
     );
-    if (progress) process.stderr.write("\r\x1b[2K");
+    if (progress) write(2, "\r\x1b[2K");
     if (how !== "done") {
       const why = how === "timeout" ? `timed out after ${timeout}s` : "interrupted";
       if (args.json) json({ session, status: ev.status, timed_out: how === "timeout" });

@@ -1,5 +1,5 @@
 import { appendFileSync } from "node:fs";
-import { safe } from "../lib/output.ts";
+import { safe, write } from "../lib/output.ts";
 
 /** The engine's voice: a line on stderr (the pane) and in engine.log, and agent output with caps. */
 export class EngineLog {
@@ -8,7 +8,8 @@ export class EngineLog {
   private capNoted = { log: false, term: false };
   constructor(
     private path: string,
-    private term: NodeJS.WriteStream | null,
+    /** Where agent output is echoed: stdout, stderr (when stdout carries JSON), or nowhere. */
+    private term: 1 | 2 | null,
     private limits = { logPerIteration: 1 << 20, termPerIteration: 256 << 10 },
   ) {}
 
@@ -17,7 +18,7 @@ export class EngineLog {
     try {
       appendFileSync(this.path, stamped);
     } catch {}
-    process.stderr.write(safe(stamped, false));
+    write(2, safe(stamped, false));
   }
 
   /** A new iteration resets the caps, so one flooding agent cannot drown the pane or the log. */
@@ -47,10 +48,10 @@ export class EngineLog {
     if (this.termBytes < this.limits.termPerIteration) {
       this.termBytes += text.length;
       // The pane is a terminal: agent text never reaches it with its control sequences (engine.log keeps them).
-      this.term.write(safe(text, false));
+      write(this.term, safe(text, false));
     } else if (!this.capNoted.term) {
       this.capNoted.term = true;
-      this.term.write("\n[sessions] output continues in the iteration's output.md (not shown here)\n");
+      write(this.term, "\n[sessions] output continues in the iteration's output.md (not shown here)\n");
     }
   }
 }

@@ -31,7 +31,7 @@ export interface RunOptions {
 export async function runSession(o: RunOptions): Promise<State> {
   const paths = runPaths(o.root, o.session);
   if (!existsSync(paths.dir)) throw notFound(`session ${o.session} has no run directory`, { hint: `start it with '${selfName()} start'` });
-  const log = new EngineLog(paths.log, o.echo === "stdout" ? process.stdout : process.stderr);
+  const log = new EngineLog(paths.log, o.echo === "stdout" ? 1 : 2);
   let plan: Plan;
   try {
     if (o.handoff) transferLock(paths.lock, o.session, o.handoff);

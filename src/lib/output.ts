@@ -1,7 +1,13 @@
-const useColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!process.stdout.isTTY;
+import { writeSync } from "node:fs";
+import { isatty } from "node:tty";
+
+// isatty, not process.stdout.isTTY: making Bun's stdout stream costs more than most commands' own work.
+const stdoutTTY = isatty(1);
+const stderrTTY = isatty(2);
+const useColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && stdoutTTY;
 /** Colour only to a terminal: text from elsewhere (citty's usage) is stripped when this is false. */
 export const colorOn = useColor;
-const errColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!process.stderr.isTTY;
+const errColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && stderrTTY;
 const quiet = !!process.env.SESSIONS_QUIET;
 
 /** The colour codes this module paints with: the only escape sequences human output may carry, and only on a terminal. */
@@ -30,7 +36,7 @@ export function safe(text: string, colors = useColor): string {
 
 /** A human message on stderr (errors, reports shown before a question), neutralized like stdout. */
 export function errOut(text: string): void {
-  process.stderr.write(`${safe(text, errColor)}\n`);
+  write(2, `${safe(text, errColor)}\n`);
 }
 
 /**
@@ -38,9 +44,9 @@ export function errOut(text: string): void {
  * lines here; prompts are lib/prompt.ts.
  */
 export const log = {
-  info: (msg: string) => quiet || process.stderr.write(`${errColor ? "\x1b[36mℹ\x1b[0m" : "ℹ"} ${safe(msg, errColor)}\n`),
-  warn: (msg: string) => process.stderr.write(`${errColor ? "\x1b[33mwarning\x1b[0m" : "warning"} ${safe(msg, errColor)}\n`),
-  error: (msg: string | undefined) => process.stderr.write(`${errColor ? "\x1b[31merror\x1b[0m" : "error"} ${safe(msg ?? "", errColor)}\n`),
+  info: (msg: string) => quiet || write(2, `${errColor ? "\x1b[36mℹ\x1b[0m" : "ℹ"} ${safe(msg, errColor)}\n`),
+  warn: (msg: string) => write(2, `${errColor ? "\x1b[33mwarning\x1b[0m" : "warning"} ${safe(msg, errColor)}\n`),
+  error: (msg: string | undefined) => write(2, `${errColor ? "\x1b[31merror\x1b[0m" : "error"} ${safe(msg ?? "", errColor)}\n`),
 };
 
 const paint = (code: string) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -54,31 +60,40 @@ export const c = {
   cyan: paint("36"),
 };
 
-export const stdoutIsTTY = () => !!process.stdout.isTTY;
+export const stdoutIsTTY = () => stdoutTTY;
 
 /**
- * The reader went away (`sessions tail | head`): Bun reports EPIPE as an 'error' event, which
- * unhandled is a stack trace and exit 1. Here it only ends our output: later writes are dropped,
- * follow loops stop (stdoutClosed), and the command exits with the code of what it did.
+ * Every byte we print goes through here, synchronously, to fd 1 or 2: no stream to set up, output in
+ * order with the exit. A reader that went away (`sessions tail | head`: EPIPE) or a terminal that
+ * closed (a killed tmux server: EIO) only ends our output on that fd: later writes are dropped,
+ * follow loops stop (stdoutClosed), and the command goes on to exit with the code of what it did.
+ * A non-blocking terminal that is full (EAGAIN) is waited for.
  */
-let stdoutGone = false;
-export const stdoutClosed = () => stdoutGone;
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE") throw e;
-    if (stream === process.stdout) stdoutGone = true;
-  });
+const gone = { 1: false, 2: false };
+export const stdoutClosed = () => gone[1];
+export function write(fd: 1 | 2, text: string): void {
+  if (gone[fd]) return;
+  const buf = Buffer.from(text);
+  for (let off = 0; off < buf.length; ) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") Bun.sleepSync(1);
+      else {
+        gone[fd] = true;
+        return;
+      }
+    }
+  }
 }
 
 export function out(text = ""): void {
-  if (stdoutGone) return;
   const t = safe(text);
-  process.stdout.write(t.endsWith("\n") ? t : `${t}\n`);
+  write(1, t.endsWith("\n") ? t : `${t}\n`);
 }
 
 export function json(data: unknown): void {
-  if (stdoutGone) return;
-  process.stdout.write(`${JSON.stringify(data)}\n`);
+  write(1, `${JSON.stringify(data)}\n`);
 }
 
 /** With --json print one document, else the human view. */
@@ -89,7 +104,7 @@ export function emit(asJson: boolean | undefined, data: unknown, human: () => st
 }
 
 /** The terminal's width when stdout is one (a longer line wraps mid-word there), else none. */
-export const termWidth = (): number | undefined => (process.stdout.isTTY ? process.stdout.columns || 80 : undefined);
+export const termWidth = (): number | undefined => (stdoutTTY ? process.stdout.columns || 80 : undefined);
 
 /** Columns padded to line up; with `width`, the last column is cut (…) so that no line wraps. */
 export function table(rows: string[][], header?: string[], width?: number): string {

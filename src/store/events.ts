@@ -17,7 +17,8 @@ export const EventSchema = v.looseObject({
   type: v.string(),
   session: v.string(),
   cursor: v.nullish(CursorSchema, null),
-  data: v.optional(v.looseObject({}), {}),
+  // Checked as an object only (no copy): what each event type carries is validated where it is read.
+  data: v.optional(v.custom<Record<string, unknown>>((d) => typeof d === "object" && d !== null && !Array.isArray(d), "expected an object"), {}),
 });
 export type SessionEvent = v.InferOutput<typeof EventSchema>;
 
