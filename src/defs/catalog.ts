@@ -1,3 +1,4 @@
+// The catalog for `stages` and `pipelines`: every definition visible from a root, cheaply described.
 import { parse } from "yaml";
 import { listDefinitions, readSource, sourceLabel, type Listed } from "./find.ts";
 import { COMPLETION_ALIASES } from "./schema.ts";

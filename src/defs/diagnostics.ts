@@ -1,3 +1,4 @@
+// Problems found in definitions (error, warning, hint with file, line and field), and how they are shown and thrown.
 import { invalid } from "../lib/errors.ts";
 import { selfName } from "../lib/proc.ts";
 

@@ -1,3 +1,4 @@
+// Where definitions are: project-local files, then the built-in library; finding a start or lint target.
 import { existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { library } from "../../pipelines/index.ts";

@@ -1,3 +1,4 @@
+// lint: every problem of every definition, by the same resolution start uses.
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { rootPaths } from "../store/paths.ts";

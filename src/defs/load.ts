@@ -1,3 +1,4 @@
+// YAML with line numbers, and schema issues turned into problems at their file:line.
 import * as v from "valibot";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { closest } from "../lib/suggest.ts";

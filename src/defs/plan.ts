@@ -1,3 +1,4 @@
+// plan.json: the resolved plan start validated and run executes; its schema and its reading.
 import * as v from "valibot";
 import { errorMessage, invalid, notFound } from "../lib/errors.ts";
 import { readText } from "../store/fsx.ts";

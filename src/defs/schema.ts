@@ -1,3 +1,4 @@
+// The definition formats (stage.yaml, pipeline files) as valibot schemas, legacy fields included, and their limits.
 import * as v from "valibot";
 
 /** Limits that keep a typo from becoming a runaway loop or a week-long sleep. */

@@ -1,3 +1,4 @@
+// Prompt templates: the variables a prompt uses (for lint), and rendering them in one pass.
 import { LEGACY_VARS, TEMPLATE_VARS } from "./schema.ts";
 
 // ${NAME} not preceded by another $ ($${X} is the escape for a literal ${X}).

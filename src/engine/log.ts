@@ -1,3 +1,4 @@
+// The engine's voice: its own lines and the agents' output, to the terminal and engine.log, capped per iteration.
 import { appendFileSync } from "node:fs";
 import { safe, write } from "../lib/output.ts";
 

@@ -1,3 +1,4 @@
+// The desktop notification when a session ends (--notify): notify-send or osascript, bounded, best effort.
 import type { Plan } from "../defs/plan.ts";
 import { which } from "../lib/proc.ts";
 import type { State } from "../store/state.ts";

@@ -1,3 +1,4 @@
+// The engine process: take the lock (or its handoff), run the plan, and always leave an honest state and no lock.
 import { existsSync } from "node:fs";
 import { readPlan, type Plan } from "../defs/plan.ts";
 import { errorMessage, failed, notFound } from "../lib/errors.ts";

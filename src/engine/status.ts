@@ -1,3 +1,4 @@
+// status.json, what an agent writes at the end of each iteration: its schema and its bounded, validated reading.
 import * as v from "valibot";
 import { readText } from "../store/fsx.ts";
 

@@ -1,3 +1,4 @@
+// Termination rules: whether a stage ends after an iteration (fixed, judgment consensus, max).
 import type { TerminationPlan } from "../defs/plan.ts";
 
 export type Decision = "continue" | "stop" | "error" | "failed";

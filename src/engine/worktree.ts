@@ -1,3 +1,4 @@
+// Git worktrees for parallel providers: one per provider, added one at a time, and the commits made in it.
 import { existsSync } from "node:fs";
 
 export interface Worktree {

@@ -1,3 +1,4 @@
+// Claude Code as a provider: its command line, and its stream-json read for text, errors, limits and usage.
 import type { ProviderPlan } from "../../defs/plan.ts";
 import type { ErrorKind } from "../../store/state.ts";
 import { parseResetTime } from "./limits.ts";

@@ -1,3 +1,4 @@
+// Codex as a provider: its command line (model, effort), and its --json events read for text, errors, limits and usage.
 import type { ProviderPlan } from "../../defs/plan.ts";
 import type { ErrorKind } from "../../store/state.ts";
 import { parseResetTime } from "./limits.ts";

@@ -1,3 +1,4 @@
+// Any program as a provider: its words, never a shell, with template variables filled in.
 import type { ProviderPlan } from "../../defs/plan.ts";
 import { SELF_WORD } from "../../defs/executables.ts";
 import { renderTemplate, type TemplateValues } from "../../defs/template.ts";

@@ -1,3 +1,4 @@
+// Running an agent through its provider: the environment it gets, and its outcome classified (auth, limit, exit, crash…).
 import { basename } from "node:path";
 import type { ProviderPlan } from "../../defs/plan.ts";
 import type { TemplateValues } from "../../defs/template.ts";

@@ -1,3 +1,4 @@
+// Spawning one agent process: its own process group, prompt on stdin, output streamed with flat memory, ended with its group.
 import { closeSync, openSync, statSync, writeSync } from "node:fs";
 import { inCgroup } from "../../lib/cgroup.ts";
 import { Descendants, stopGroup } from "../../lib/proc.ts";

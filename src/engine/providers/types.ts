@@ -1,3 +1,4 @@
+// What a provider is, and what it reports from the agent's own output (errors, limits, usage).
 import * as v from "valibot";
 import type { ProviderPlan } from "../../defs/plan.ts";
 import type { TemplateValues } from "../../defs/template.ts";
