@@ -133,6 +133,16 @@ export async function readJson(path: string): Promise<any> {
 }
 
 /** Gone: no such process, or a zombie waiting for a lazy PID 1 to reap it. */
+/** No process of the group is left (zombies awaiting a lazy reaper do not count). */
+export function groupGone(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return true;
+  }
+  return gone(pgid);
+}
+
 export function gone(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BIN, cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until, historyOf } from "../helpers.ts";
+import { BIN, cleanEnv, fakeStage, gone, groupGone, historyOf, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
 
 const server = privateTmux();
 afterAll(() => server.kill());
@@ -15,14 +15,6 @@ const lockPath = (root: string, s: string) => join(root, ".claude", "locks", `${
 const spawn = (root: string, args: string[], env: Record<string, string> = {}) =>
   Bun.spawn([BIN, ...args, "--root", root], { env: cleanEnv({ TMUX_TMPDIR: server.dir, ...env }), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
 
-function groupGone(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return true;
-  }
-  return gone(pgid);
-}
 
 /** Started in tmux, its agent running: the state with the engine pid and the agent group. */
 async function startRunning(root: string, target: string, session = target) {

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until, historyOf } from "../helpers.ts";
+import { cleanEnv, fakeStage, gone, groupGone, historyOf, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
 
 const server = privateTmux();
 afterAll(() => server.kill());
@@ -13,15 +13,6 @@ const run = (root: string, args: string[]) => sessions([...args, "--root", root]
 const state = (root: string, s: string) => readJson(join(runDir(root, s), "state.json"));
 const lockPath = (root: string, s: string) => join(root, ".claude", "locks", `${s}.lock`);
 
-/** No process of the group is left (zombies awaiting a lazy reaper do not count). */
-function groupGone(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return true;
-  }
-  return gone(pgid);
-}
 
 const records = (file: string): { iteration: number; pid: number }[] =>
   existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { procStat } from "../../src/lib/proc.ts";
-import { gone, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
+import { gone, groupGone, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
 import { TESTED_AGENTS } from "../../src/lib/tested-agents.ts";
 import { AGENTS_REQUIRED, agentHome, missingAgents } from "../models/agents.ts";
 import { anthropicServer, type ClaudeReply, type ClaudeRequest } from "../models/anthropic.ts";
@@ -81,15 +81,6 @@ async function setup(servers: { anthropic?: ModelServer; openai?: ModelServer },
 const lines = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
 const summaries = (doc: any) => doc.history.map((h: any) => [h.iteration, h.decision, h.summary, h.error_kind]);
 
-/** No process of the group is left (zombies awaiting a lazy reaper do not count). */
-function groupGone(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return true;
-  }
-  return gone(pgid);
-}
 
 describe.skipIf(missing.length > 0)("real claude and codex", () => {
   // First: the longest (a minute's backoff), so the others run beside them.
