@@ -10,6 +10,7 @@ import { killCgroup } from "../lib/cgroup.ts";
 import { EngineLog } from "./log.ts";
 import { announce } from "./notify.ts";
 import { selfName } from "../lib/proc.ts";
+import { takeEnvHandoff } from "../store/handoff.ts";
 
 export interface RunOptions {
   root: string;
@@ -35,7 +36,15 @@ export async function runSession(o: RunOptions): Promise<State> {
   const log = new EngineLog(paths.log, o.echo === "stdout" ? 1 : 2);
   let plan: Plan;
   try {
-    if (o.handoff) transferLock(paths.lock, o.session, o.handoff);
+    if (o.handoff) {
+      transferLock(paths.lock, o.session, o.handoff);
+      // In tmux the engine runs with the server's environment: the caller's takes its place.
+      const env = takeEnvHandoff(paths.dir);
+      if (env) {
+        for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k];
+        Object.assign(process.env, env);
+      }
+    }
     else if (!o.lockHeld) acquireLock(paths.lock, o.session, { takeStale: o.takeStale });
     plan = readPlan(paths);
   } catch (e) {

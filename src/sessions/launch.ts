@@ -9,6 +9,7 @@ import { runPaths } from "../store/paths.ts";
 import { readState, RUNNING, type State } from "../store/state.ts";
 import { hasSession, killSession, listSessions, newSession, requireTmux, type TmuxSession } from "../tmux.ts";
 import { tmuxNames } from "../lib/names.ts";
+import { writeEnvHandoff } from "../store/handoff.ts";
 
 export interface Launched {
   session: string;
@@ -56,6 +57,7 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
   }
   const before = readState(paths.state);
   const oldPid = before.ok ? before.state.pid : null;
+  writeEnvHandoff(paths.dir, process.env);
   const r = newSession({
     name,
     cwd: o.root,

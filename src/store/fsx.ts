@@ -3,10 +3,10 @@ import { basename, join } from "node:path";
 
 let seq = 0;
 /** Write a temp file beside `path`, then rename it over: readers see the old or the new file, never half of one. */
-export function writeAtomic(path: string, data: string): void {
+export function writeAtomic(path: string, data: string, mode?: number): void {
   const tmp = `${path}.tmp-${process.pid}-${seq++}`;
   try {
-    writeFileSync(tmp, data);
+    writeFileSync(tmp, data, mode === undefined ? undefined : { mode });
     renameSync(tmp, path);
   } catch (e) {
     try {

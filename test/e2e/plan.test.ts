@@ -2,7 +2,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fakeStage, privateTmux, runDir, sessions, tempRoot } from "../helpers.ts";
+import { cleanEnv, fakeStage, privateTmux, runDir, sessions, tempRoot, until } from "../helpers.ts";
 
 const tmux = privateTmux();
 afterAll(() => tmux.kill());
@@ -63,4 +63,24 @@ test.concurrent("--input of a file that does not exist is a usage error naming t
   expect(r.stderr).not.toContain("lint");
   r.expectExit(2);
   expect(existsSync(runDir(root.path, "in"))).toBe(false);
+}, 30_000);
+
+test.concurrent("an agent in tmux gets the caller's environment, even when the tmux server was started by someone else", async () => {
+  using root = tempRoot({ git: false });
+  const own = privateTmux();
+  try {
+    // The server exists first, started without the variable.
+    Bun.spawnSync(["tmux", "new-session", "-d", "-s", "other", "sleep", "60"], { env: cleanEnv({ TMUX_TMPDIR: own.dir }) });
+    const out = join(root.path, "seen.txt");
+    const dir = join(root.path, ".claude/pipelines/stages/env");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "stage.yaml"), `provider: command\ncommand: sh -c 'echo "$MY_API_KEY" > ${out}; echo {\\"decision\\":\\"stop\\"} > "$PIPELINE_STATUS"'\ntermination: { type: fixed, max: 1 }\n`);
+    writeFileSync(join(dir, "prompt.md"), "go\n");
+    (await sessions(["start", "env", "--root", root.path], { tmux: own.dir, env: { MY_API_KEY: "from-the-caller" } })).expectExit(0);
+    await until(() => existsSync(out) && readFileSync(out, "utf8").trim(), 10_000, "the agent to run");
+    expect(readFileSync(out, "utf8").trim()).toBe("from-the-caller");
+    expect(existsSync(join(runDir(root.path, "env"), "handoff.env.json"))).toBe(false);
+  } finally {
+    own.kill();
+  }
 }, 30_000);
