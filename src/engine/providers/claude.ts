@@ -1,7 +1,7 @@
 import type { ProviderPlan } from "../../defs/plan.ts";
 import type { ErrorKind } from "../../store/state.ts";
 import { parseResetTime } from "./limits.ts";
-import type { Provider, Report, ReportingParser } from "./types.ts";
+import type { Provider, Report, ReportingParser, Usage } from "./types.ts";
 
 /**
  * Claude Code in print mode: prompt on stdin, permissions skipped, stream-json so the pane shows
@@ -30,6 +30,9 @@ export class ClaudeParser implements ReportingParser {
   private result: Json | null = null;
   private resetAt: string | null = null;
   private lastError: string | null = null;
+  private model: string | null = null;
+  /** The last assistant text shown: the result repeats it, and is then not shown twice. */
+  private lastText = "";
 
   line(line: string): string {
     const t = line.trim();
@@ -44,14 +47,20 @@ export class ClaudeParser implements ReportingParser {
     }
     switch (e.type) {
       case "system":
-        if (e.subtype === "init") return `[claude ${String(e.model ?? "")} session ${String(e.session_id ?? "")}]\n`;
+        if (e.subtype === "init") {
+          if (typeof e.model === "string") this.model = e.model;
+          return `[claude ${String(e.model ?? "")} session ${String(e.session_id ?? "")}]\n`;
+        }
         if (e.subtype === "api_retry") return `[claude: API retry ${String(e.attempt)}/${String(e.max_retries)}${e.error ? ` (${String(e.error)})` : ""}]\n`;
         return "";
-      case "assistant":
-        return render((e.message as Json | undefined)?.content);
+      case "assistant": {
+        const out = render((e.message as Json | undefined)?.content);
+        if (out) this.lastText = out;
+        return out;
+      }
       case "result":
         this.result = e;
-        return typeof e.result === "string" && e.result ? `\n${e.result}\n` : "";
+        return typeof e.result === "string" && e.result && `${e.result}\n` !== this.lastText ? `\n${e.result}\n` : "";
       case "rate_limit_event": {
         const info = (e.rate_limit_info ?? e) as Json;
         if (info.status !== "rejected") return "";
@@ -68,15 +77,33 @@ export class ClaudeParser implements ReportingParser {
   report(): Report {
     const r = this.result;
     if (!r) {
-      return { isError: false, message: this.lastError, kind: null, costUsd: null, resetAt: null };
+      return { isError: false, message: this.lastError, kind: null, costUsd: null, resetAt: null, usage: null };
     }
     const isError = r.is_error === true || (typeof r.subtype === "string" && r.subtype.startsWith("error"));
     const message = typeof r.result === "string" && r.result ? r.result : typeof r.subtype === "string" ? r.subtype : null;
     const kind = isError ? classifyClaude(message ?? "", r) : null;
     const resetAt = kind === "limit" ? (this.resetAt ?? resetFrom(message ?? "")) : null;
-    return { isError, message, kind, costUsd: typeof r.total_cost_usd === "number" ? r.total_cost_usd : null, resetAt };
+    return { isError, message, kind, costUsd: num(r.total_cost_usd), resetAt, usage: this.usage(r) };
+  }
+
+  /** The result's totals over every turn; the model is the session's (init), else the one billed. */
+  private usage(r: Json): Usage | null {
+    const u = r.usage as Json | undefined;
+    if (!u || typeof u !== "object") return null;
+    const billed = r.modelUsage && typeof r.modelUsage === "object" ? Object.keys(r.modelUsage) : [];
+    return {
+      input_tokens: num(u.input_tokens) ?? 0,
+      output_tokens: num(u.output_tokens) ?? 0,
+      cache_read_tokens: num(u.cache_read_input_tokens) ?? 0,
+      cache_write_tokens: num(u.cache_creation_input_tokens) ?? 0,
+      cost_usd: num(r.total_cost_usd),
+      turns: num(r.num_turns),
+      model: this.model ?? billed[0] ?? null,
+    };
   }
 }
+
+const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
 
 function render(content: unknown): string {
   if (!Array.isArray(content)) return "";

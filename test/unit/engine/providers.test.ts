@@ -31,7 +31,7 @@ describe("claude output", () => {
     p.line('{"type":"system","subtype":"init","model":"claude-haiku-4-5","session_id":"s1"}');
     p.line('{"type":"assistant","message":{"content":[{"type":"text","text":"Not logged in · Please run /login"}]},"error":"authentication_failed"}');
     p.line('{"type":"result","subtype":"success","is_error":true,"api_error_status":null,"result":"Not logged in · Please run /login","total_cost_usd":0}');
-    expect(p.report()).toEqual({ isError: true, message: "Not logged in · Please run /login", kind: "auth", costUsd: 0, resetAt: null });
+    expect(p.report()).toEqual({ isError: true, message: "Not logged in · Please run /login", kind: "auth", costUsd: 0, resetAt: null, usage: null });
   });
   test("a session limit takes its reset time from the rate_limit_event", () => {
     const p = new ClaudeParser();
