@@ -4,7 +4,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { readSource, sibling, sourceLabel, type Source } from "./find.ts";
 import { modernParallelNode, modernPipeline, modernStage, modernStageNode, type ParallelNode, type Stage, type StageNode, type Termination } from "./legacy.ts";
 import { check, fieldOf, lineOf, parseYaml, type YamlFile } from "./load.ts";
-import { LEGACY_VARS, ParallelNodeSchema, PipelineSchema, StageNodeSchema, StageSchema } from "./schema.ts";
+import { LEGACY_VARS, ParallelNodeSchema, PipelineSchema, StageNodeSchema, StageSchema, type BudgetDef, type HookDef } from "./schema.ts";
 import { scanTemplate } from "./template.ts";
 
 /** The queue a queue stage works when it names none (the bash tool's beads queue). */
@@ -30,8 +30,13 @@ export interface LoadedPipeline {
   commands: Record<string, string>;
   inputs: string[];
   defaults: { provider?: "claude" | "codex" | "command"; model?: string };
+  budget: BudgetDef | null;
+  hooks: Partial<Record<HookKind, HookDef>>;
   nodes: RawNode[];
 }
+
+export type HookKind = "on_iteration" | "on_complete" | "on_fail";
+export const HOOK_KINDS: readonly HookKind[] = ["on_iteration", "on_complete", "on_fail"];
 
 type At = Partial<Diagnostic>;
 export const problem = (out: Diagnostic[], level: Diagnostic["level"], file: string, message: string, at: At = {}) => out.push({ level, file, message, ...at });
@@ -113,7 +118,7 @@ export function loadPipelineSource(source: Source, fallbackName: string, out: Di
     ids.set(node.id, i);
     nodes.push(node);
   });
-  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, nodes };
+  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, budget: def.budget ?? null, hooks: { on_iteration: def.on_iteration, on_complete: def.on_complete, on_fail: def.on_fail }, nodes };
 }
 
 function stageNode(yaml: YamlFile, raw: unknown, path: (string | number)[], out: Diagnostic[]): RawNode | null {

@@ -3,14 +3,14 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { splitWords } from "../lib/shellwords.ts";
-import { checkTermination, DEFAULT_QUEUE, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
+import { checkTermination, DEFAULT_QUEUE, HOOK_KINDS, type HookKind, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { resolveAgent, resolveExecutable } from "./executables.ts";
 import { findStage, sourceLabel, type Target } from "./find.ts";
 import type { ParallelNode, StageNode } from "./legacy.ts";
 import { fieldOf, lineOf, type YamlFile } from "./load.ts";
-import type { InputsPlan, NodePlan, ParallelPlan, Plan, ProviderPlan, StagePlan } from "./plan.ts";
-import { LIMITS } from "./schema.ts";
+import type { BudgetPlan, HooksPlan, InputsPlan, NodePlan, ParallelPlan, Plan, ProviderPlan, StagePlan } from "./plan.ts";
+import { LIMITS, type BudgetDef, type HookDef } from "./schema.ts";
 
 export interface PlanOptions {
   session: string;
@@ -24,6 +24,12 @@ export interface PlanOptions {
   timeout?: number;
   keep?: boolean;
   notify?: boolean;
+  /** --budget-usd / --budget-tokens: the session's budget, each over the pipeline's own. */
+  budgetUsd?: number;
+  budgetTokens?: number;
+  /** --on-complete / --on-fail: hook command lines. */
+  onComplete?: string;
+  onFail?: string;
   /** Resolve every executable the plan runs to an absolute path (start); lint does not need them. */
   resolveBins?: boolean;
 }
@@ -38,13 +44,18 @@ interface Ctx {
   out: Diagnostic[];
   stages: Map<string, LoadedStage | null>;
   pipeline: LoadedPipeline | null;
+  hooks: HooksPlan;
+  /** Stage files whose on_complete / on_fail are already in `hooks` (a stage used twice runs its hook once). */
+  hookFiles: Set<string>;
 }
 
 const err = (c: Ctx, file: string, message: string, at: At = {}) => problem(c.out, "error", file, message, at);
 
 export function buildPlan(root: string, target: Target, opts: PlanOptions, out: Diagnostic[]): Plan | null {
-  const c: Ctx = { root, opts, out, stages: new Map(), pipeline: null };
+  const c: Ctx = { root, opts, out, stages: new Map(), pipeline: null, hooks: { on_iteration: [], on_complete: [], on_fail: [] }, hookFiles: new Set() };
   const initial = resolveInputs(c, opts.inputs ?? [], "--input");
+  if (opts.onComplete !== undefined) addHook(c, "on_complete", opts.onComplete, "--on-complete", { field: "--on-complete" }, null);
+  if (opts.onFail !== undefined) addHook(c, "on_fail", opts.onFail, "--on-fail", { field: "--on-fail" }, null);
   const base = {
     version: 1 as const,
     session: opts.session,
@@ -53,23 +64,29 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
     context: opts.context ?? null,
     keep: opts.keep ?? false,
     notify: opts.notify ?? false,
+    hooks: c.hooks,
   };
   if (target.kind === "stage") {
     const st = loadStageSource(target.source, target.name, out);
     const node = st && stagePlan(c, st, target.name);
     if (!st || !node) return null;
-    return { ...base, type: "loop", target: { name: target.name, kind: "stage", source: sourceLabel(target.source) }, inputs: initial, commands: st.def.commands ?? {}, nodes: [node] };
+    // A loop's stage budget is its session's: the flags set that one.
+    return { ...base, budget: sessionBudget(c, null), type: "loop", target: { name: target.name, kind: "stage", source: sourceLabel(target.source) }, inputs: initial, commands: st.def.commands ?? {}, nodes: [node] };
   }
   const p = loadPipelineSource(target.source, target.name, out);
   if (!p) return null;
   c.pipeline = p;
+  for (const kind of HOOK_KINDS) {
+    const def = p.hooks[kind];
+    if (def !== undefined) addHook(c, kind, def, p.file, { line: lineOf(p.yaml, [kind]), field: kind }, null);
+  }
   const pipelineInputs = resolveInputs(c, p.inputs, p.file, p.yaml);
   const nodes: NodePlan[] = [];
   for (const raw of p.nodes) {
     const node = raw.kind === "stage" ? pipelineStage(c, p, raw, nodes) : parallelBlock(c, p, raw, nodes);
     if (node) nodes.push(node);
   }
-  return { ...base, type: "pipeline", target: { name: p.name, kind: "pipeline", source: sourceLabel(target.source) }, inputs: [...pipelineInputs, ...initial], commands: p.commands, nodes };
+  return { ...base, budget: sessionBudget(c, p.budget), type: "pipeline", target: { name: p.name, kind: "pipeline", source: sourceLabel(target.source) }, inputs: [...pipelineInputs, ...initial], commands: p.commands, nodes };
 }
 
 function stageByName(c: Ctx, name: string, file: string, at: At): LoadedStage | null {
@@ -143,7 +160,35 @@ function parallelBlock(c: Ctx, p: LoadedPipeline, raw: Extract<RawNode, { kind: 
     isolation: block.isolation ?? (existsSync(join(c.root, ".git")) ? "worktree" : "none"),
     fail_fast: block.fail_fast,
     inputs: blockInputs,
+    budget: budgetOf(def.budget),
   };
+}
+
+const budgetOf = (b: BudgetDef | null | undefined): BudgetPlan | null =>
+  b && (b.usd !== undefined || b.tokens !== undefined) ? { usd: b.usd ?? null, tokens: b.tokens ?? null } : null;
+
+/** The session's budget: each --budget-* flag over the pipeline's own figure. */
+function sessionBudget(c: Ctx, own: BudgetDef | null): BudgetPlan | null {
+  return budgetOf({ usd: c.opts.budgetUsd ?? own?.usd, tokens: c.opts.budgetTokens ?? own?.tokens });
+}
+
+/** The default time a hook may run before its process group is ended. */
+export const HOOK_TIMEOUT_S = 60;
+
+function addHook(c: Ctx, kind: HookKind, def: HookDef, file: string, at: At, stage: string | null): void {
+  const text = typeof def === "string" ? def : def.command;
+  let words: string[];
+  try {
+    words = splitWords(text);
+  } catch (e) {
+    err(c, file, `${kind}: ${(e as Error).message}`, at);
+    return;
+  }
+  if (!words.length) {
+    err(c, file, `${kind}: the command is empty`, at);
+    return;
+  }
+  c.hooks[kind].push({ command: words, timeout: typeof def === "string" ? HOOK_TIMEOUT_S : (def.timeout ?? HOOK_TIMEOUT_S), stage, source: file });
 }
 
 /** The line and field of whichever of two spellings of a key is present. */
@@ -252,6 +297,14 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
     ? providerPlan(c, judgeDef.provider ?? "claude", judgeDef.model ?? (judgeDef.provider && judgeDef.provider !== "claude" ? null : "haiku"), judgeDef.command, ...where(nt?.judge !== undefined, ["termination", "judge"]))
     : null;
   if (!provider) return null;
+  for (const kind of HOOK_KINDS) {
+    const def = sd[kind];
+    if (def === undefined) continue;
+    // A stage's on_iteration follows its own iterations; its on_complete / on_fail are the session's, once per file.
+    if (kind !== "on_iteration" && c.hookFiles.has(`${kind}:${st.file}`)) continue;
+    c.hookFiles.add(`${kind}:${st.file}`);
+    addHook(c, kind, def, st.file, { line: lineOf(st.yaml, [kind]), field: kind }, kind === "on_iteration" ? id : null);
+  }
   return {
     kind: "stage",
     id,
@@ -270,6 +323,7 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
     on_error: node?.on_error ?? sd.on_error ?? "fail",
     retries: node?.retries ?? sd.retries ?? ((node?.on_error ?? sd.on_error) === "retry" ? 2 : 0),
     backoff: node?.backoff ?? sd.backoff ?? 30,
+    budget: budgetOf(node?.budget ?? sd.budget),
   };
 }
 

@@ -4,14 +4,15 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import type { Plan } from "../defs/plan.ts";
+import type { BudgetPlan, Plan } from "../defs/plan.ts";
+import { usd } from "../lib/output.ts";
 import { nodeMax } from "../defs/plan.ts";
 import { pidStart, sleep } from "../lib/proc.ts";
-import { readControl } from "../store/control.ts";
+import { budgetInForce, readControl, type Control } from "../store/control.ts";
 import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
 import { ensureDir } from "../store/fsx.ts";
 import type { RunPaths } from "../store/paths.ts";
-import { endState, readState, writeState, type HistoryEntry, type SessionEnd, type State } from "../store/state.ts";
+import { endState, readState, spendOf, writeState, type HistoryEntry, type SessionEnd, type State } from "../store/state.ts";
 import { cursorOf, type EngineError, type Host, type StageEnd, type StageRun } from "./host.ts";
 import { finalOutput, iterationOutputs } from "./inputs.ts";
 import { judge } from "./judge.ts";
@@ -45,6 +46,8 @@ export class Engine implements Host {
   private stopAfterIteration = false;
   private killedBy: string | null = null;
   contextOverride: string | null = null;
+  /** `resume --budget-*`, read from control.json: the session's figures from then on. */
+  private budgetOverride: Control["budget"] = null;
   private holding: Promise<void> | null = null;
 
   constructor(opts: EngineOptions) {
@@ -59,6 +62,7 @@ export class Engine implements Host {
       events.events.push(e);
     }
     this.done = replay(events.events);
+    this.budgetOverride = readControl(this.paths.dir)?.budget ?? null;
     const old = opts.resume ? readState(this.paths.state) : null;
     this.state = this.initialState(old?.ok ? old.state : null, opts.tmux);
   }
@@ -137,6 +141,7 @@ export class Engine implements Host {
       tmux,
       completion_reason: null,
       error: null,
+      spend: spendOf(this.done.history),
       stages: this.plan.nodes.map((n, i) => ({
         index: i,
         id: n.id,
@@ -159,6 +164,12 @@ export class Engine implements Host {
 
   event(type: string, cursor: Cursor | null, data: Record<string, unknown> = {}): void {
     appendEvent(this.paths.events, { type, session: this.plan.session, cursor, data });
+  }
+
+  record(cursor: Cursor, entry: HistoryEntry): void {
+    this.event("iteration_complete", cursor, entry);
+    this.history.push(entry);
+    this.state.spend = spendOf(this.history);
   }
 
   /** Run every node not yet complete; returns the final state (complete, failed or killed). */
@@ -256,6 +267,8 @@ export class Engine implements Host {
       if (this.halted() || sr.cancel?.aborted) return stopped();
       await this.holdIfPaused();
       if (this.halted()) return stopped();
+      const over = this.overBudget(sr);
+      if (over) return { ok: false, error: { message: over, kind: "budget", stage: stage.id, iteration: n }, iterations: n };
       if (t.type === "queue") {
         const q = await runQueueCommand(t.command ?? [], iterationView(this, sr, n + 1).vars, sr.cwd, this.abort.signal);
         this.event("queue_check", cursorOf(sr, n), { items: q.items, ok: q.ok, error: q.error });
@@ -288,6 +301,31 @@ export class Engine implements Host {
       if (verdict.done) return this.endStage(sr, n, verdict.reason);
       await this.sleep(sr, stage.delay);
     }
+  }
+
+  /**
+   * Before an iteration: the budget it would pass, if the spend so far has reached one (the
+   * session's, its parallel block's, its stage's; a block's and a stage's count every provider).
+   * A figure a resume set replaces the session's and lifts the stage's and block's.
+   */
+  private overBudget(sr: StageRun): string | null {
+    const o = this.budgetOverride;
+    const lift = (b: BudgetPlan | null | undefined): BudgetPlan | null => (b ? { usd: o?.usd != null ? null : b.usd, tokens: o?.tokens != null ? null : b.tokens } : null);
+    const node = this.plan.nodes[sr.node]!;
+    const inNode = this.history.filter((h) => h.node === sr.node);
+    const checks: [string, BudgetPlan | null, () => { cost_usd: number | null; tokens: number }][] = [
+      ["the session's", budgetInForce(this.plan.budget, { budget: o, pause: false, context: null }), () => this.state.spend ?? spendOf([])],
+      [`parallel block ${node.id}'s`, node.kind === "parallel" ? lift(node.budget) : null, () => spendOf(inNode)],
+      [`stage ${sr.stage.id}'s`, lift(sr.stage.budget), () => spendOf(inNode.filter((h) => h.stage === sr.stage.id))],
+    ];
+    for (const [whose, b, spent] of checks) {
+      if (!b) continue;
+      const s = spent();
+      const more = (flag: string) => `'sessions resume ${this.plan.session} --budget-${flag} <more>' continues`;
+      if (b.usd !== null && s.cost_usd !== null && s.cost_usd >= b.usd) return `budget reached: ${usd(s.cost_usd)} spent, ${whose} budget is ${usd(b.usd)}; ${more("usd")}`;
+      if (b.tokens !== null && s.tokens >= b.tokens) return `budget reached: ${s.tokens} tokens spent, ${whose} budget is ${b.tokens} tokens; ${more("tokens")}`;
+    }
+    return null;
   }
 
   private endStage(sr: StageRun, n: number, reason: string): StageEnd {
@@ -331,6 +369,7 @@ export class Engine implements Host {
   private async holdIfPaused(): Promise<void> {
     const c = readControl(this.paths.dir);
     if (c?.context) this.contextOverride = c.context;
+    if (c?.budget) this.budgetOverride = c.budget;
     if (!c?.pause) return;
     this.holding ??= this.hold().finally(() => (this.holding = null));
     await this.holding;
@@ -348,6 +387,7 @@ export class Engine implements Host {
       c = readControl(this.paths.dir);
     }
     if (c?.context) this.contextOverride = c.context;
+    if (c?.budget) this.budgetOverride = c.budget;
     if (this.halted()) return;
     this.state.status = "running";
     this.state.pause_requested = false;

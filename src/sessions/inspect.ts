@@ -5,9 +5,10 @@ import { tmuxName } from "../lib/names.ts";
 import { isSameProcess } from "../lib/proc.ts";
 import { readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
-import { currentStage, readState, totalsOf, type DisplayStatus, type State } from "../store/state.ts";
+import { budgetTokens, currentStage, readState, totalsOf, type DisplayStatus, type State } from "../store/state.ts";
+import { budgetInForce, readControl } from "../store/control.ts";
 import { readEvents } from "../store/events.ts";
-import { agentsOf, readPlan } from "../defs/plan.ts";
+import { agentsOf, readPlan, type Plan } from "../defs/plan.ts";
 import { replay } from "../engine/replay.ts";
 import { hasSession, listSessions, type TmuxSession } from "../tmux.ts";
 
@@ -86,12 +87,20 @@ export function inspect(root: string, session: string) {
   const history = s ? replay(readEvents(p.events).events).history : [];
   const lastEntry = history.filter((h) => h.decision !== "failed").pop() ?? history[history.length - 1];
   const stage = s ? currentStage(s) : null;
+  const plan = planOf(p);
+  const totals = totalsOf(history);
+  const budget = budgetInForce(plan?.budget ?? null, readControl(p.dir));
   return {
-    ...(s ?? { session }),
+    // Each stage with its totals, derived like the session's.
+    ...(s ? { ...s, stages: s.stages.map((st) => ({ ...st, totals: totalsOf(history.filter((h) => h.node === st.index)) })) } : { session }),
     current_stage_id: stage?.id ?? null,
     max: stage?.max ?? null,
-    agents: planAgents(p),
-    totals: totalsOf(history),
+    agents: plan ? agentsOf(plan) : {},
+    totals,
+    /** The session's budget in force and its spend against it (null: no budget). */
+    budget: budget && { ...budget, spent_usd: totals.cost_usd, spent_tokens: budgetTokens(totals.tokens) },
+    /** Every commit the session's iterations made, oldest first. */
+    commits: history.flatMap((h) => (h.git?.commits ?? []).map((c) => ({ hash: c.hash, subject: c.subject, stage: h.stage, provider: h.provider, iteration: h.iteration }))),
     history,
     status: ev.status,
     stored_status: s?.status ?? null,
@@ -112,12 +121,12 @@ export function inspect(root: string, session: string) {
 export type StatusDoc = ReturnType<typeof inspect>;
 
 
-/** Provider → executable, from plan.json (empty when the plan cannot be read). */
-function planAgents(paths: RunPaths): Record<string, string> {
+/** plan.json, or null when it cannot be read. */
+function planOf(paths: RunPaths): Plan | null {
   try {
-    return agentsOf(readPlan(paths));
+    return readPlan(paths);
   } catch {
-    return {};
+    return null;
   }
 }
 

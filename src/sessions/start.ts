@@ -30,6 +30,11 @@ export interface StartRequest {
   foreground: boolean;
   keep: boolean;
   notify: boolean;
+  /** --budget-usd, --budget-tokens, --on-complete, --on-fail. */
+  budgetUsd?: number;
+  budgetTokens?: number;
+  onComplete?: string;
+  onFail?: string;
   echo: "stdout" | "stderr";
 }
 
@@ -64,6 +69,10 @@ export function prepare(req: StartRequest): Prepared {
     timeout: req.timeout,
     keep: req.keep,
     notify: req.notify,
+    budgetUsd: req.budgetUsd,
+    budgetTokens: req.budgetTokens,
+    onComplete: req.onComplete,
+    onFail: req.onFail,
     resolveBins: true,
   };
   const diags: Diagnostic[] = [];

@@ -1,0 +1,126 @@
+/** What the agents did and what it cost: usage, budgets, git, report, hooks, watch — through the binary. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { historyOf, privateTmux, runDir, sessions, tempRoot } from "../helpers.ts";
+
+const tmux = privateTmux();
+afterAll(() => tmux.kill());
+
+/**
+ * A stand-in `claude` that prints the stream-json Claude Code prints (init, then a result with usage
+ * and cost), writes a continue status, and with COMMIT=1 commits a file of its own.
+ */
+function fakeClaude(root: string): string {
+  const bin = join(root, "fake-claude");
+  writeFileSync(
+    bin,
+    `#!/bin/sh
+cat >/dev/null
+n=$PIPELINE_ITERATION
+if [ -n "$COMMIT" ]; then
+  printf 'line %s\\nmore\\n' "$n" > "work-$n.txt"
+  git add "work-$n.txt" && git -c user.email=a@a -c user.name=a commit -q -m "iteration $n: work-$n.txt"
+fi
+echo '{"decision":"continue","reason":"more","summary":"did '$n'"}' > "$PIPELINE_STATUS"
+echo '{"type":"system","subtype":"init","model":"claude-test-1","session_id":"s"}'
+echo '{"type":"result","subtype":"success","is_error":false,"result":"ok","total_cost_usd":0.1,"num_turns":2,"usage":{"input_tokens":'$((100 * n))',"output_tokens":20,"cache_read_input_tokens":1000,"cache_creation_input_tokens":30}}'
+`,
+  );
+  chmodSync(bin, 0o755);
+  return bin;
+}
+
+/** A claude stage of `max` fixed iterations. */
+function claudeStage(root: string, name: string, max: number, extra = "") {
+  const dir = join(root, ".claude", "pipelines", "stages", name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "stage.yaml"), `name: ${name}\nprovider: claude\ntermination:\n  type: fixed\n  max: ${max}\ndelay: 0\n${extra}`);
+  writeFileSync(join(dir, "prompt.md"), "Iteration ${ITERATION}. Write ${STATUS}.\n");
+}
+
+describe("usage and git", () => {
+  test("a 3-iteration session: each iteration's usage and commits are recorded; the totals are their sums, in status, list and tail", async () => {
+    using root = tempRoot();
+    const bin = fakeClaude(root.path);
+    claudeStage(root.path, "u", 3);
+    const env = { SESSIONS_CLAUDE_BIN: bin, COMMIT: "1" };
+    const r = await sessions(["start", "u", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env });
+    const doc = r.json();
+    r.expectExit(0);
+    expect(doc.history.map((h: any) => h.usage)).toEqual([1, 2, 3].map((n) => ({ input_tokens: 100 * n, output_tokens: 20, cache_read_tokens: 1000, cache_write_tokens: 30, cost_usd: 0.1, turns: 2, model: "claude-test-1" })));
+    expect(doc.totals).toMatchObject({ iterations: 3, failures: 0, cost_usd: 0.3, tokens: { input: 600, output: 60, cache_read: 3000, cache_write: 90 }, commits: 3, files: 3, lines_added: 6, lines_removed: 0 });
+    expect(doc.stages[0].totals).toEqual(doc.totals);
+    const git = doc.history.map((h: any) => h.git);
+    expect(git[1].head_before).toBe(git[0].head_after);
+    expect(git.map((g: any) => [g.commits.map((c: any) => c.subject), g.files, g.files_changed, g.lines_added])).toEqual([1, 2, 3].map((n) => [[`iteration ${n}: work-${n}.txt`], [`work-${n}.txt`], 1, 2]));
+    const log = Bun.spawnSync(["git", "-C", root.path, "log", "--format=%H", "-n3"]).stdout.toString().trim().split("\n").reverse();
+    expect(doc.commits.map((c: any) => c.hash)).toEqual(log);
+    // The events are what status derives from: the same entries, usage included.
+    expect(historyOf(root.path, "u")).toEqual(doc.history);
+
+    const list = await sessions(["list", "--json", "--root", root.path], { tmux: tmux.dir });
+    expect(list.json().sessions[0]).toMatchObject({ session: "u", cost_usd: 0.3, tokens: 750 });
+    const human = await sessions(["list", "--root", root.path], { tmux: tmux.dir });
+    expect(human.stdout).toMatch(/COST[\s\S]*\$0\.30/);
+    const status = await sessions(["status", "u", "--root", root.path], { tmux: tmux.dir });
+    expect(status.stdout).toContain("totals     3 iterations, 0 failed, 750 tokens (+3.0k cache reads), $0.30, 3 commits (3 files, +6 -0)");
+    expect(status.stdout).toContain("iteration 3: work-3.txt");
+    const tail = await sessions(["tail", "u", "--json", "--root", root.path], { tmux: tmux.dir });
+    const done = tail.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "iteration_complete");
+    expect(done.map((e: any) => e.data.usage.input_tokens)).toEqual([100, 200, 300]);
+    expect(readFileSync(join(runDir(root.path, "u"), "engine.log"), "utf8")).toContain("iteration 3: continue — did 3 (350 tok $0.10 1 commit)");
+  }, 60_000);
+
+  test("outside a git repository there is no git record, and a command agent reports no usage: cost stays null", async () => {
+    using root = tempRoot({ git: false });
+    const dir = join(root.path, ".claude", "pipelines", "stages", "c");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "stage.yaml"), "name: c\nprovider: command\ncommand: ${SESSIONS_BIN} _agent --script stop\ntermination:\n  type: fixed\n  max: 2\ndelay: 0\n");
+    writeFileSync(join(dir, "prompt.md"), "Write ${STATUS}.\n");
+    const r = await sessions(["start", "c", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
+    const doc = r.json();
+    r.expectExit(0);
+    expect(doc.history[0]).toMatchObject({ usage: null, git: null, cost_usd: null });
+    expect(doc.totals).toMatchObject({ cost_usd: null, tokens: { input: 0, output: 0, cache_read: 0, cache_write: 0 }, commits: 0 });
+  }, 30_000);
+});
+
+describe("budgets", () => {
+  test("a USD budget stops before the iteration that would pass it (failed, kind budget); resume with a higher one goes on", async () => {
+    using root = tempRoot();
+    const bin = fakeClaude(root.path);
+    claudeStage(root.path, "b", 4);
+    const env = { SESSIONS_CLAUDE_BIN: bin };
+    const r = await sessions(["start", "b", "--budget-usd", "0.25", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env });
+    const doc = r.json();
+    expect(doc.error).toMatchObject({ kind: "budget", stage: "b", iteration: 3 });
+    expect(doc.error.message).toContain("budget reached: $0.30 spent, the session's budget is $0.25");
+    expect(doc.error.message).toContain("'sessions resume b --budget-usd <more>'");
+    expect(doc.history.length).toBe(3);
+    expect(doc.budget).toEqual({ usd: 0.25, tokens: null, spent_usd: 0.3, spent_tokens: 750 });
+    expect(r.code).toBe(1);
+
+    const again = await sessions(["resume", "b", "--budget-usd", "1", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env });
+    const after = again.json();
+    again.expectExit(0);
+    expect(after.status).toBe("complete");
+    expect(after.history.length).toBe(4);
+    expect(after.budget).toMatchObject({ usd: 1, spent_usd: 0.4 });
+    const st = await sessions(["status", "b", "--root", root.path], { tmux: tmux.dir });
+    expect(st.stdout).toContain("budget     $0.40 of $1.00 (40%)");
+  }, 60_000);
+
+  test("a token budget in the stage.yaml ends the stage before the iteration that would pass it", async () => {
+    using root = tempRoot();
+    const bin = fakeClaude(root.path);
+    claudeStage(root.path, "t", 5, "budget:\n  tokens: 400\n");
+    const r = await sessions(["start", "t", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env: { SESSIONS_CLAUDE_BIN: bin } });
+    const doc = r.json();
+    // 150 tokens, then 250 (400 in all): the third iteration would pass it.
+    expect(doc.history.length).toBe(2);
+    expect(doc.error.kind).toBe("budget");
+    expect(doc.error.message).toContain("400 tokens spent, stage t's budget is 400 tokens");
+    expect(r.code).toBe(1);
+  }, 60_000);
+});
