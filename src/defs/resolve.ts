@@ -5,7 +5,8 @@ import { isAbsolute, join, resolve } from "node:path";
 import { splitWords } from "../lib/shellwords.ts";
 import { checkTermination, DEFAULT_QUEUE, HOOK_KINDS, type HookKind, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import { resolveAgent, resolveExecutable } from "./executables.ts";
+import { resolveAgent, resolveExecutable, SELF_WORD } from "./executables.ts";
+import { missingDep } from "../lib/errors.ts";
 import { findStage, sourceLabel, type Target } from "./find.ts";
 import type { ParallelNode, StageNode } from "./legacy.ts";
 import { fieldOf, lineOf, type YamlFile } from "./load.ts";
@@ -187,6 +188,14 @@ function addHook(c: Ctx, kind: HookKind, def: HookDef, file: string, at: At, sta
   if (!words.length) {
     err(c, file, `${kind}: the command is empty`, at);
     return;
+  }
+  // A hook that is not installed is said at start (exit 5), not found missing at the end of a long run.
+  if (c.opts.resolveBins && words[0] !== SELF_WORD) {
+    try {
+      words[0] = resolveExecutable(c.root, words[0]!);
+    } catch {
+      throw missingDep(`${kind} hook ${words[0]} not found${words[0]!.includes("/") ? "" : " on PATH"} (${file})`, { hint: "install it, or give the hook's full path", details: { missing: words[0] } });
+    }
   }
   c.hooks[kind].push({ command: words, timeout: typeof def === "string" ? HOOK_TIMEOUT_S : (def.timeout ?? HOOK_TIMEOUT_S), stage, source: file });
 }

@@ -19,6 +19,7 @@ import { judge } from "./judge.ts";
 import type { EngineLog } from "./log.ts";
 import { runParallel } from "./parallel.ts";
 import { runQueueCommand } from "./queue.ts";
+import { runHooks } from "./hooks.ts";
 import { recoverAttempts, runIteration } from "./iteration.ts";
 import { progressKey, replay, unfinished, type Replay, type StageProgress } from "./replay.ts";
 import { afterIteration, type Decision } from "./termination.ts";
@@ -49,6 +50,8 @@ export class Engine implements Host {
   /** `resume --budget-*`, read from control.json: the session's figures from then on. */
   private budgetOverride: Control["budget"] = null;
   private holding: Promise<void> | null = null;
+  /** on_iteration hooks still running: the session goes on without them, and ends after them. */
+  private readonly hooksRunning = new Set<Promise<void>>();
 
   constructor(opts: EngineOptions) {
     this.plan = opts.plan;
@@ -166,6 +169,11 @@ export class Engine implements Host {
     appendEvent(this.paths.events, { type, session: this.plan.session, cursor, data });
   }
 
+  iterationHooks(entry: HistoryEntry): void {
+    const p: Promise<void> = runHooks(this, "on_iteration", entry).finally(() => this.hooksRunning.delete(p));
+    this.hooksRunning.add(p);
+  }
+
   record(cursor: Cursor, entry: HistoryEntry): void {
     this.event("iteration_complete", cursor, entry);
     this.history.push(entry);
@@ -205,10 +213,10 @@ export class Engine implements Host {
       if (!end.ok) failure = end.error;
       this.save();
     }
-    return this.finish(failure);
+    return await this.finish(failure);
   }
 
-  private finish(failure: EngineError | null): State {
+  private async finish(failure: EngineError | null): Promise<State> {
     const name = this.plan.session;
     let end: SessionEnd;
     if (this.halted()) {
@@ -225,9 +233,14 @@ export class Engine implements Host {
       this.event("session_complete", null, { reason });
       this.log.line(`session ${name} complete: ${reason}`);
     }
+    // Every agent has ended; the groups left are on_iteration hooks, still ended by kill and resume.
+    const hookGroups = this.state.agent_pgids;
     endState(this.state, end);
+    this.state.agent_pgids = hookGroups;
     if (failure && this.state.error) this.state.error = { ...this.state.error, stage: failure.stage, iteration: failure.iteration };
     this.save();
+    // The state is final (a hook reads it so); the engine holds its lock until its hooks end, each within its timeout.
+    await Promise.all([...this.hooksRunning, runHooks(this, end.status === "complete" ? "on_complete" : "on_fail")]);
     return this.state;
   }
 

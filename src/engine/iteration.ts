@@ -112,6 +112,7 @@ async function attempt(h: Host, sr: StageRun, n: number): Promise<AttemptResult>
   if (failure) {
     h.save();
     h.log.line(`${h.label(sr)} iteration ${n} failed: ${failure.message}`);
+    h.iterationHooks(entry);
     return { kind: "failed", failure };
   }
   s.iteration_completed = n;
@@ -119,6 +120,7 @@ async function attempt(h: Host, sr: StageRun, n: number): Promise<AttemptResult>
   h.save();
   const spent = spendText(entry);
   h.log.line(`${h.label(sr)} iteration ${n}: ${entry.decision}${entry.summary ? ` — ${entry.summary}` : ""}${spent ? ` (${spent})` : ""}`);
+  h.iterationHooks(entry);
   return { kind: "ok", decision: entry.decision as Decision, reason: entry.reason };
 }
 

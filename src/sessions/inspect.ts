@@ -5,7 +5,7 @@ import { tmuxName } from "../lib/names.ts";
 import { isSameProcess } from "../lib/proc.ts";
 import { readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
-import { budgetTokens, currentStage, readState, totalsOf, type DisplayStatus, type State } from "../store/state.ts";
+import { derivedStatus, readState, type DisplayStatus, type State } from "../store/state.ts";
 import { budgetInForce, readControl } from "../store/control.ts";
 import { readEvents } from "../store/events.ts";
 import { agentsOf, readPlan, type Plan } from "../defs/plan.ts";
@@ -85,22 +85,16 @@ export function inspect(root: string, session: string) {
   const s = ev.state;
   // The iterations live in events.jsonl; what state.json does not store twice is derived here.
   const history = s ? replay(readEvents(p.events).events).history : [];
-  const lastEntry = history.filter((h) => h.decision !== "failed").pop() ?? history[history.length - 1];
-  const stage = s ? currentStage(s) : null;
   const plan = planOf(p);
-  const totals = totalsOf(history);
-  const budget = budgetInForce(plan?.budget ?? null, readControl(p.dir));
+  const derived = derivedStatus(s, history, budgetInForce(plan?.budget ?? null, readControl(p.dir)));
   return {
-    // Each stage with its totals, derived like the session's.
-    ...(s ? { ...s, stages: s.stages.map((st) => ({ ...st, totals: totalsOf(history.filter((h) => h.node === st.index)) })) } : { session }),
-    current_stage_id: stage?.id ?? null,
-    max: stage?.max ?? null,
+    ...(s ? { ...s, stages: derived.stages! } : { session }),
+    current_stage_id: derived.current_stage_id,
+    max: derived.max,
     agents: plan ? agentsOf(plan) : {},
-    totals,
-    /** The session's budget in force and its spend against it (null: no budget). */
-    budget: budget && { ...budget, spent_usd: totals.cost_usd, spent_tokens: budgetTokens(totals.tokens) },
-    /** Every commit the session's iterations made, oldest first. */
-    commits: history.flatMap((h) => (h.git?.commits ?? []).map((c) => ({ hash: c.hash, subject: c.subject, stage: h.stage, provider: h.provider, iteration: h.iteration }))),
+    totals: derived.totals,
+    budget: derived.budget,
+    commits: derived.commits,
     history,
     status: ev.status,
     stored_status: s?.status ?? null,
@@ -112,9 +106,7 @@ export function inspect(root: string, session: string) {
       ev.lock.state === "live" || ev.lock.state === "stale"
         ? { pid: ev.lock.lock.pid, host: ev.lock.lock.host, started_at: ev.lock.lock.started_at, stale: ev.lock.state === "stale" }
         : null,
-    last: lastEntry
-      ? { iteration: lastEntry.iteration, stage: lastEntry.stage, decision: lastEntry.decision, reason: lastEntry.reason, summary: lastEntry.summary }
-      : null,
+    last: derived.last,
     paths: { run_dir: p.dir, state: p.state, events: p.events, progress: p.progress, log: p.log, plan: p.plan },
   };
 }

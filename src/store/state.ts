@@ -248,3 +248,28 @@ export function spendText(h: HistoryEntry): string {
   if (t.commits) parts.push(`${t.commits} commit${t.commits === 1 ? "" : "s"}`);
   return parts.join(" ");
 }
+
+/** A session's budget in force and its spend against it. */
+export type BudgetView = { usd: number | null; tokens: number | null; spent_usd: number | null; spent_tokens: number };
+
+/**
+ * What `status --json` (and a hook's stdin) derives from state.json and the history, never stored:
+ * each stage's totals, the current stage's id and cap, the session's totals, commits, budget and
+ * last decision.
+ */
+export function derivedStatus(s: State | null, history: readonly HistoryEntry[], budget: { usd: number | null; tokens: number | null } | null) {
+  const stage = s ? currentStage(s) : null;
+  const totals = totalsOf(history);
+  const last = history.filter((h) => h.decision !== "failed").pop() ?? history[history.length - 1];
+  return {
+    ...(s ? { stages: s.stages.map((st) => ({ ...st, totals: totalsOf(history.filter((h) => h.node === st.index)) })) } : {}),
+    current_stage_id: stage?.id ?? null,
+    max: stage?.max ?? null,
+    totals,
+    /** The session's budget in force and its spend against it (null: no budget). */
+    budget: budget && ({ ...budget, spent_usd: totals.cost_usd, spent_tokens: budgetTokens(totals.tokens) } as BudgetView),
+    /** Every commit the session's iterations made, oldest first. */
+    commits: history.flatMap((h) => (h.git?.commits ?? []).map((c) => ({ hash: c.hash, subject: c.subject, stage: h.stage, provider: h.provider, iteration: h.iteration }))),
+    last: last ? { iteration: last.iteration, stage: last.stage, decision: last.decision, reason: last.reason, summary: last.summary } : null,
+  };
+}

@@ -124,3 +124,52 @@ describe("budgets", () => {
     expect(r.code).toBe(1);
   }, 60_000);
 });
+
+describe("hooks", () => {
+  test("on_iteration and on_complete get the summary in SESSIONS_* and the status JSON on stdin; a hook that hangs is ended at its timeout while the session completes", async () => {
+    using root = tempRoot();
+    const hook = join(root.path, "hook.sh");
+    writeFileSync(hook, `#!/bin/sh\nout="$SESSIONS_RUN_DIR/hook-$SESSIONS_HOOK-$SESSIONS_ITERATION"\ncat > "$out.json"\nenv | grep '^SESSIONS_' | sort > "$out.env"\necho "hook $1 ran"\n`);
+    chmodSync(hook, 0o755);
+    const pids = join(root.path, "hang.pid");
+    const hang = join(root.path, "hang.sh");
+    writeFileSync(hang, `#!/bin/sh\necho $$ > ${pids}\nexec sleep 300\n`);
+    chmodSync(hang, 0o755);
+    const bin = fakeClaude(root.path);
+    claudeStage(root.path, "h", 2, `on_iteration: ./hook.sh iteration\non_complete:\n  command: ./hang.sh\n  timeout: 1\n`);
+    const started = Date.now();
+    const r = await sessions(["start", "h", "--on-complete", "./hook.sh done", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env: { SESSIONS_CLAUDE_BIN: bin } });
+    const doc = r.json();
+    r.expectExit(0);
+    expect(doc.status).toBe("complete");
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const dir = runDir(root.path, "h");
+    const env2 = readFileSync(join(dir, "hook-on_iteration-2.env"), "utf8");
+    expect(env2).toContain("SESSIONS_SESSION=h\n");
+    expect(env2).toContain("SESSIONS_DECISION=continue\n");
+    expect(env2).toContain("SESSIONS_SUMMARY=did 2\n");
+    expect(env2).toContain("SESSIONS_COST_USD=0.2\n");
+    const onIteration = JSON.parse(readFileSync(join(dir, "hook-on_iteration-2.json"), "utf8"));
+    expect(onIteration.history.length).toBe(2);
+    expect(onIteration.totals.cost_usd).toBe(0.2);
+    const done = JSON.parse(readFileSync(join(dir, "hook-on_complete-2.json"), "utf8"));
+    expect(done).toMatchObject({ session: "h", status: "complete", totals: { iterations: 2, cost_usd: 0.2 } });
+    expect(readFileSync(join(dir, "hook-on_complete-2.env"), "utf8")).toContain("SESSIONS_STATUS=complete\n");
+    const log = readFileSync(join(dir, "engine.log"), "utf8");
+    expect(log).toContain("hook on_complete hang.sh failed (hang.sh timed out after 1s and was killed)");
+    expect(log).toContain("hook on_complete hook.sh done");
+    expect(readFileSync(join(dir, "hooks.log"), "utf8")).toContain("hook done ran");
+    const hung = Number(readFileSync(pids, "utf8"));
+    expect(() => process.kill(hung, 0)).toThrow();
+    const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+    expect(state.agent_pgids).toEqual([]);
+  }, 60_000);
+
+  test("a hook that is not installed is said at start, exit 5", async () => {
+    using root = tempRoot();
+    claudeStage(root.path, "n", 1);
+    const r = await sessions(["start", "n", "--on-fail", "no-such-notifier --x", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env: { SESSIONS_CLAUDE_BIN: fakeClaude(root.path) } });
+    expect(r.json().error.message).toContain("on_fail hook no-such-notifier not found on PATH");
+    expect(r.code).toBe(5);
+  }, 30_000);
+});
