@@ -96,6 +96,7 @@ const DESCRIPTIONS: Record<string, string> = {
   cleanup: "find and fix stale locks, orphaned tmux sessions, zombie states",
   resume: "continue a crashed, failed, killed or paused session",
   tail: "the event log, optionally followed",
+  report: "what a session did and cost: Markdown or --json",
   wait: "block until a session ends (exit 0 complete, 1 otherwise)",
   pause: "finish the running iteration, then hold",
   stages: "the stages you can start",

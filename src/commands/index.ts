@@ -10,6 +10,7 @@ export const commands = Object.assign(Object.create(null) as {}, {
   resume: () => import("./resume.ts"),
   pause: () => import("./pause.ts"),
   tail: () => import("./tail.ts"),
+  report: () => import("./report.ts"),
   wait: () => import("./wait.ts"),
   doctor: () => import("./doctor.ts"),
   menu: () => import("./menu.ts"),

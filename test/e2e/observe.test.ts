@@ -70,6 +70,26 @@ describe("usage and git", () => {
     const done = tail.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.type === "iteration_complete");
     expect(done.map((e: any) => e.data.usage.input_tokens)).toEqual([100, 200, 300]);
     expect(readFileSync(join(runDir(root.path, "u"), "engine.log"), "utf8")).toContain("iteration 3: continue — did 3 (350 tok $0.10 1 commit)");
+
+    // The report lists every iteration and matches the history.
+    const rep = (await sessions(["report", "u", "--json", "--root", root.path], { tmux: tmux.dir })).json();
+    expect(rep).toMatchObject({ session: "u", target: "u", status: "complete", totals: doc.totals, errors: [] });
+    expect(rep.duration_s).toBeGreaterThanOrEqual(0);
+    expect(rep.iterations.map((i: any) => [i.iteration, i.decision, i.summary, i.attempts, i.cost_usd, i.commits.length, i.files])).toEqual(doc.history.map((h: any) => [h.iteration, h.decision, h.summary, 1, 0.1, 1, h.git.files]));
+    expect(rep.stages[0]).toMatchObject({ id: "u", status: "complete", totals: doc.totals });
+    const md = await sessions(["report", "u", "--root", root.path], { tmux: tmux.dir });
+    md.expectExit(0);
+    expect(md.stdout).toStartWith("# Session u\n");
+    expect(md.stdout).toContain("- **Cost:** $0.30");
+    expect(md.stdout).toContain("- **Commits:** 3 (3 files, +6 −0)");
+    const rows = md.stdout.split("## Timeline")[1]!.split("\n").filter((l) => /^\| u \| \d/.test(l));
+    expect(rows.length).toBe(3);
+    expect(rows[2]).toMatch(/^\| u \| 3 \| continue \| did 3 \| 350 \| \$0\.10 \| \d+s \| 1 \| `[0-9a-f]{7}` iteration 3: work-3\.txt \| 1 \|$/);
+    const file = join(root.path, "report.md");
+    const written = await sessions(["report", "u", "--output", file, "--root", root.path], { tmux: tmux.dir });
+    written.expectExit(0);
+    expect(written.stdout).toBe("");
+    expect(readFileSync(file, "utf8")).toBe(md.stdout);
   }, 60_000);
 
   test("outside a git repository there is no git record, and a command agent reports no usage: cost stays null", async () => {
