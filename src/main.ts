@@ -97,6 +97,7 @@ const DESCRIPTIONS: Record<string, string> = {
   resume: "continue a crashed, failed, killed or paused session",
   tail: "the event log, optionally followed",
   report: "what a session did and cost: Markdown or --json",
+  watch: "full-screen live view of every session (a terminal only)",
   wait: "block until a session ends (exit 0 complete, 1 otherwise)",
   pause: "finish the running iteration, then hold",
   stages: "the stages you can start",

@@ -11,6 +11,7 @@ export const commands = Object.assign(Object.create(null) as {}, {
   pause: () => import("./pause.ts"),
   tail: () => import("./tail.ts"),
   report: () => import("./report.ts"),
+  watch: () => import("./watch.ts"),
   wait: () => import("./wait.ts"),
   doctor: () => import("./doctor.ts"),
   menu: () => import("./menu.ts"),

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { historyOf, privateTmux, runDir, sessions, tempRoot } from "../helpers.ts";
+import { BIN, cleanEnv, fakeStage, historyOf, privateTmux, runDir, sessions, tempRoot, until } from "../helpers.ts";
 
 const tmux = privateTmux();
 afterAll(() => tmux.kill());
@@ -192,4 +192,76 @@ describe("hooks", () => {
     expect(r.json().error.message).toContain("on_fail hook no-such-notifier not found on PATH");
     expect(r.code).toBe(5);
   }, 30_000);
+});
+
+describe("watch", () => {
+  const tm = (...args: string[]) => Bun.spawnSync(["tmux", ...args], { env: cleanEnv({ TMUX_TMPDIR: tmux.dir }), stdout: "pipe", stderr: "pipe" });
+  const screen = () => tm("capture-pane", "-p", "-t", "=watcher:").stdout.toString();
+
+  test("in a real tmux pane: shows the sessions, selects with the arrows, Enter shows status, k asks first, follows a resize, q restores the terminal", async () => {
+    using root = tempRoot();
+    fakeStage(root.path, "alpha", { script: "stop" });
+    fakeStage(root.path, "beta", { script: "fail" });
+    (await sessions(["start", "alpha", "--foreground", "--root", root.path], { tmux: tmux.dir })).expectExit(0);
+    (await sessions(["start", "beta", "--foreground", "--root", root.path], { tmux: tmux.dir })).expectExit(1);
+    expect(tm("new-session", "-d", "-s", "watcher", "-x", "150", "-y", "30", "-e", "NO_COLOR=1", "--", BIN, "watch", "--root", root.path, ";", "set-option", "-g", "remain-on-exit", "on").success).toBe(true);
+    try {
+      let text = await until(() => (/alpha/.test(screen()) && /beta/.test(screen()) ? screen() : null), 10_000, "the sessions on screen");
+      expect(text).toContain("sessions watch");
+      expect(text).toContain("q quit");
+      // Newest first: beta is selected; its last decision is its failure.
+      expect(text).toMatch(/> beta\s+failed\s+beta\s+1\/3 \[[#-]{8}\]\s+-\s+\S+\s+failed: /);
+      expect(text).toMatch(/\n  alpha\s+complete\s+alpha\s+1\/3 .*stop: iteration 1 did stop/);
+      tm("send-keys", "-t", "=watcher:", "Down");
+      await until(() => /> alpha/.test(screen()), 5000, "alpha selected");
+      tm("send-keys", "-t", "=watcher:", "Enter");
+      text = await until(() => (/press any key to return/.test(screen()) ? screen() : null), 5000, "the status page");
+      expect(text).toMatch(/alpha\s+complete/);
+      expect(text).toContain("totals     1 iteration, 0 failed");
+      tm("send-keys", "-t", "=watcher:", "x");
+      await until(() => /q quit/.test(screen()), 5000, "back to the list");
+      tm("send-keys", "-t", "=watcher:", "k");
+      await until(() => /kill alpha\? y to confirm/.test(screen()), 5000, "the kill question");
+      tm("send-keys", "-t", "=watcher:", "n");
+      await until(() => /nothing was killed/.test(screen()), 5000, "the answer");
+      tm("resize-window", "-t", "=watcher:", "-x", "90", "-y", "20");
+      text = await until(() => (screen().split("\n").length <= 21 && /q quit/.test(screen()) ? screen() : null), 5000, "the resized screen");
+      expect(Math.max(...text.split("\n").map((l) => Bun.stringWidth(l)))).toBeLessThanOrEqual(90);
+      tm("send-keys", "-t", "=watcher:", "q");
+      const dead = await until(() => {
+        const out = tm("display-message", "-p", "-t", "=watcher:", "#{pane_dead} #{pane_dead_status}").stdout.toString().trim();
+        return /^1 \d+/.test(out) ? out : null;
+      }, 5000, "watch to end");
+      expect(dead).toBe("1 0");
+      // Back on the normal screen: the view (on the alternate screen) is gone.
+      expect(screen()).not.toContain("q quit");
+      expect(tm("display-message", "-p", "-t", "=watcher:", "#{alternate_on}").stdout.toString().trim()).toBe("0");
+    } finally {
+      tm("kill-session", "-t", "=watcher");
+    }
+  }, 60_000);
+
+  test("Ctrl-C ends it as q does, and gives the terminal back", async () => {
+    using root = tempRoot();
+    expect(tm("new-session", "-d", "-s", "watcher", "-x", "100", "-y", "20", "--", BIN, "watch", "--root", root.path, ";", "set-option", "-g", "remain-on-exit", "on").success).toBe(true);
+    try {
+      await until(() => /no sessions here yet/.test(screen()), 10_000, "the empty view");
+      tm("send-keys", "-t", "=watcher:", "C-c");
+      const dead = await until(() => {
+        const out = tm("display-message", "-p", "-t", "=watcher:", "#{pane_dead} #{pane_dead_status} #{alternate_on}").stdout.toString().trim();
+        return /^1 \d+/.test(out) ? out : null;
+      }, 5000, "watch to end");
+      expect(dead).toBe("1 0 0");
+    } finally {
+      tm("kill-session", "-t", "=watcher");
+    }
+  }, 30_000);
+
+  test("off a terminal it refuses with exit 2 and names list --json", async () => {
+    using root = tempRoot();
+    const r = await sessions(["watch", "--root", root.path], { tmux: tmux.dir });
+    expect(r.stderr).toContain("watch needs a terminal");
+    expect(r.stderr).toContain("'sessions list --json'");
+    expect(r.code).toBe(2);
+  }, 10_000);
 });
