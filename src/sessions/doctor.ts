@@ -5,6 +5,7 @@ import { parse } from "yaml";
 import { listDefinitions, readSource } from "../defs/find.ts";
 import { AGENT_ENV } from "../defs/executables.ts";
 import { which } from "../lib/proc.ts";
+import { TESTED_AGENTS } from "../lib/tested-agents.ts";
 import { resolveRoot, rootPaths } from "../store/paths.ts";
 import { tmux, tmuxBin } from "../tmux.ts";
 import { overview } from "./overview.ts";
@@ -56,27 +57,26 @@ function agentBin(name: "claude" | "codex"): string | null {
   return which(process.env[AGENT_ENV[name]] || name);
 }
 
-const INSTALL: Record<"claude" | "codex", string> = {
-  claude: "npm install -g @anthropic-ai/claude-code",
-  codex: "npm install -g @openai/codex",
-};
+const install = (name: "claude" | "codex") => `npm install -g ${TESTED_AGENTS[name].package}`;
 
 function checkAgent(name: "claude" | "codex", usage: Usage): Check {
   const env = AGENT_ENV[name];
   const users = usage.providers.get(name) ?? [];
   const usedBy = users.length ? `used by ${list(users)}` : "no visible definition uses it";
   const bin = agentBin(name);
-  if (bin) return ok(name, `${bin}${version(bin)}; ${usedBy}`);
+  if (bin) return ok(name, `${bin}${version(name, bin)}; ${usedBy}`);
   const where = process.env[env] ? `${env}=${process.env[env]} is not an executable` : `${name} is not on PATH`;
   if (!users.length) return ok(name, `${where}; ${usedBy}`);
-  return warn(name, `${where}; ${usedBy}`, `${INSTALL[name]}, or point ${env} at it`);
+  return warn(name, `${where}; ${usedBy}`, `${install(name)}, or point ${env} at it`);
 }
 
-/** `--version` of an agent CLI, bounded: a broken install must not hang doctor. */
-function version(bin: string): string {
+/** `--version` of an agent CLI beside the version the tests cover, bounded: a broken install must not hang doctor. */
+function version(name: "claude" | "codex", bin: string): string {
+  const tested = TESTED_AGENTS[name].version;
   const r = Bun.spawnSync([bin, "--version"], { stdin: "ignore", stdout: "pipe", stderr: "ignore", timeout: 5000 });
   const v = r.exitCode === 0 ? r.stdout.toString().trim().split("\n")[0] : "";
-  return v ? ` (${v})` : "";
+  if (!v) return ` (version unknown), tested with ${tested}`;
+  return v.split(/[^\d.]+/).includes(tested) ? ` (${v}), the tested version` : ` (${v}), tested with ${tested}`;
 }
 
 function checkQueues(usage: Usage): Check[] {

@@ -13,9 +13,9 @@ export interface ClaudeRequest {
   body: any;
   /** The first user message's text: the prompt sessions piped in. */
   prompt: string;
-  /** The last message is the result of a tool call: this is a follow-up turn. */
+  /** The last user message is the result of a tool call: this is a follow-up turn. */
   afterTool: boolean;
-  /** The text of the tool results in the last message. */
+  /** The text of the tool results in the last user message. */
   toolResult: string;
   /** How many replies the model already gave in this conversation (0 for its first request). */
   turn: number;
@@ -23,11 +23,12 @@ export interface ClaudeRequest {
 
 export function anthropicServer(script: (r: ClaudeRequest) => ClaudeReply): Promise<ModelServer> {
   let n = 0;
-  return serveModel("anthropic", async (req, body, fault) => {
+  return serveModel("anthropic", MESSAGES, async (req, body, fault) => {
     const url = new URL(req.url);
     if (req.method !== "POST" || url.pathname !== "/v1/messages") return new Response("not found", { status: 404 });
     const msgs: any[] = body.messages ?? [];
-    const last = msgs[msgs.length - 1];
+    // Claude Code may append a system message after the user's turn: the last user message decides.
+    const last = msgs.findLast((m) => m.role === "user");
     const blocks = (m: any): any[] => (typeof m?.content === "string" ? [{ type: "text", text: m.content }] : (m?.content ?? []));
     const results = blocks(last).filter((b) => b.type === "tool_result");
     const first = msgs.find((m) => m.role === "user");
@@ -68,6 +69,8 @@ export function anthropicServer(script: (r: ClaudeRequest) => ClaudeReply): Prom
   });
 }
 
+/** What the real API says for each status. */
+const MESSAGES: Record<number, string> = { 401: "invalid x-api-key", 429: "Number of request tokens has exceeded your per-minute rate limit", 500: "Internal server error", 529: "Overloaded" };
 const ERROR_TYPES: Record<number, string> = { 401: "authentication_error", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error" };
 
 function anthropicError(status: number, message: string): Response {

@@ -28,35 +28,33 @@ export interface ModelServer {
 
 type FaultResponder = (f: Fault, error: (status: number, message: string) => Response, firstEvent?: string) => Response | Promise<Response>;
 
-export async function serveModel(what: string, handle: (req: Request, body: any, fault: FaultResponder) => Response | Promise<Response>): Promise<ModelServer> {
+export async function serveModel(what: string, messages: Record<number, string>, handle: (req: Request, body: any, fault: FaultResponder) => Response | Promise<Response>): Promise<ModelServer> {
   const requests: any[] = [];
   const held = new Set<() => void>();
-  const fault: FaultResponder = (f, error, firstEvent = "") => {
-    if (f.fault === "status") {
-      const r = error(f.status, f.message ?? `fake ${what} error ${f.status}`);
-      for (const [k, v] of Object.entries(f.headers ?? {})) r.headers.set(k, v);
-      return r;
-    }
-    if (f.fault === "hang") return new Promise<Response>((resolve) => held.add(() => resolve(new Response("stopped", { status: 503 }))));
-    // A stream that errors after its first event: Bun cuts the connection mid-response.
-    const stream = new ReadableStream({
-      start(c) {
-        c.enqueue(new TextEncoder().encode(firstEvent));
-      },
-      pull(c) {
-        return Bun.sleep(50).then(() => c.error(new Error("connection cut by the test")));
-      },
-    });
-    return new Response(stream, { headers: { "content-type": "text/event-stream" } });
-  };
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     // A hung request must stay open until the test ends it, not until Bun's idle timeout.
     idleTimeout: 0,
-    async fetch(req) {
+    async fetch(req, srv) {
       const body = req.method === "POST" ? await req.json().catch(() => ({})) : {};
       if (req.method === "POST") requests.push(body);
+      const fault: FaultResponder = (f, error, firstEvent = "") => {
+        if (f.fault === "status") {
+          const r = error(f.status, f.message ?? messages[f.status] ?? `fake ${what} error ${f.status}`);
+          for (const [k, v] of Object.entries(f.headers ?? {})) r.headers.set(k, v);
+          return r;
+        }
+        if (f.fault === "hang") return new Promise<Response>((resolve) => held.add(() => resolve(new Response("stopped", { status: 503 }))));
+        // The first event, then silence: this connection's own idle timeout cuts it mid-stream (a reset, as a dropped link).
+        srv.timeout(req, 1);
+        const stream = new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(firstEvent));
+          },
+        });
+        return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+      };
       return handle(req, body, fault);
     },
   });

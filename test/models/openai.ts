@@ -22,7 +22,7 @@ export interface CodexRequest {
 
 export function openaiServer(script: (r: CodexRequest) => CodexReply): Promise<ModelServer> {
   let n = 0;
-  return serveModel("openai", async (req, body, fault) => {
+  return serveModel("openai", MESSAGES, async (req, body, fault) => {
     const url = new URL(req.url);
     if (req.method !== "POST" || url.pathname !== "/v1/responses") return new Response("not found", { status: 404 });
     const input: any[] = Array.isArray(body.input) ? body.input : [];
@@ -72,6 +72,8 @@ function event(type: string, data: Record<string, unknown>): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 }
 
+/** What the real API says for each status (529 is Anthropic's overload status, worded as OpenAI's 503). */
+const MESSAGES: Record<number, string> = { 401: "Incorrect API key provided", 429: "Rate limit reached for requests", 500: "The server had an error while processing your request", 529: "The engine is currently overloaded, please try again later" };
 const ERROR_CODES: Record<number, string> = { 401: "invalid_api_key", 429: "rate_limit_exceeded", 500: "server_error", 529: "server_overloaded" };
 
 function openaiError(status: number, message: string): Response {

@@ -121,8 +121,9 @@ function render(content: unknown): string {
 
 export function classifyClaude(message: string, r: Json = {}): ErrorKind {
   const m = message.toLowerCase();
-  if (/not logged in|\/login|invalid api key|oauth token|session expired|credit balance too low|authentication|unauthorized/.test(m)) return "auth";
-  if (r.api_error_status === 429 || /hit your .*limit|usage limit|out of usage|rate limit|rate_limit|\(429\)|too many requests|limiting requests|high load|overloaded/.test(m)) return "limit";
+  // The HTTP status first: Claude Code words a 401 by the server's message ("Failed to authenticate. API Error: 401 …").
+  if (r.api_error_status === 401 || /not logged in|\/login|invalid api key|oauth token|session expired|credit balance too low|authentication|failed to authenticate|unauthorized/.test(m)) return "auth";
+  if (r.api_error_status === 429 || r.api_error_status === 529 || /hit your .*limit|usage limit|out of usage|rate limit|rate_limit|\(429\)|too many requests|limiting requests|high load|overloaded/.test(m)) return "limit";
   if (/unable to connect|request timed out|network|econn|enotfound|etimedout|fetch failed/.test(m)) return "network";
   return "agent_error";
 }

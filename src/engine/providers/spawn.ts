@@ -1,5 +1,5 @@
-import { closeSync, openSync, statSync, writeSync } from "node:fs";
-import { groupAlive, killGroup, waitFor } from "../../lib/proc.ts";
+import { closeSync, openSync, readdirSync, statSync, writeSync } from "node:fs";
+import { groupAlive, killGroup, procStat, waitFor } from "../../lib/proc.ts";
 import { readAgentStatus } from "../status.ts";
 
 /** What the agent's process printed, turned into text for people (and kept raw where it is structured). */
@@ -96,6 +96,7 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   }
   const pgid = proc.pid;
   req.onStart?.(pgid);
+  const escaped = new Descendants(pgid);
 
   const decoders = { out: new TextDecoder(), err: new TextDecoder() };
   const pump = async (stream: ReadableStream<Uint8Array>, onChunk: (b: Uint8Array) => void) => {
@@ -130,9 +131,12 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   const pumps = Promise.all([pump(proc.stdout as ReadableStream<Uint8Array>, onStdout), pump(proc.stderr as ReadableStream<Uint8Array>, onStderr)]).catch(() => {});
 
   const stop = async (graceMs: number) => {
+    escaped.refresh();
     killGroup(pgid, "SIGTERM");
+    escaped.signal("SIGTERM");
     const gone = await waitFor(() => proc.exitCode !== null || proc.signalCode !== null, graceMs, 25);
     if (!gone || groupAlive(pgid)) killGroup(pgid, "SIGKILL");
+    escaped.signal("SIGKILL");
   };
 
   const timer = setTimeout(() => {
@@ -147,35 +151,41 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   if (req.abort?.aborted) onAbort();
 
   // Some agents (Codex) linger for minutes after writing their status: end them once it is valid.
+  // The same tick notes what the agent started outside its group.
   let seenAt = 0;
   let lastMtime = 0;
   const linger = req.lingerMs ?? 0;
-  const watchdog = linger > 0
-    ? setInterval(() => {
-        let mtime = 0;
-        try {
-          mtime = statSync(req.statusPath).mtimeMs;
-        } catch {}
-        if (mtime && mtime !== lastMtime) {
-          lastMtime = mtime;
-          seenAt = readAgentStatus(req.statusPath).ok ? performance.now() : 0;
-        }
-        if (seenAt && performance.now() - seenAt >= linger) {
-          clearInterval(watchdog!);
-          result.endedAfterStatus = true;
-          void stop(2000);
-        }
-      }, 1000)
-    : null;
+  const watchdog = setInterval(() => {
+    escaped.refresh();
+    if (linger <= 0) return;
+    let mtime = 0;
+    try {
+      mtime = statSync(req.statusPath).mtimeMs;
+    } catch {}
+    if (mtime && mtime !== lastMtime) {
+      lastMtime = mtime;
+      seenAt = readAgentStatus(req.statusPath).ok ? performance.now() : 0;
+    }
+    if (seenAt && performance.now() - seenAt >= linger) {
+      clearInterval(watchdog);
+      result.endedAfterStatus = true;
+      void stop(2000);
+    }
+  }, 1000);
 
   await proc.exited;
   clearTimeout(timer);
-  if (watchdog) clearInterval(watchdog);
+  clearInterval(watchdog);
   req.abort?.removeEventListener("abort", onAbort);
   // The agent is gone; its children go with it (they may hold the output pipes open).
-  if (groupAlive(pgid)) {
+  escaped.refresh();
+  if (groupAlive(pgid) || escaped.alive().length) {
     killGroup(pgid, "SIGTERM");
-    if (!(await waitFor(() => !groupAlive(pgid), 1000, 25))) killGroup(pgid, "SIGKILL");
+    escaped.signal("SIGTERM");
+    if (!(await waitFor(() => !groupAlive(pgid) && !escaped.alive().length, 1000, 25))) {
+      killGroup(pgid, "SIGKILL");
+      escaped.signal("SIGKILL");
+    }
   }
   // Output pipes still held open by something that escaped the group must not hold the engine.
   let drainTimer: Timer | undefined;
@@ -190,4 +200,72 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   result.stderrTail = stderrTail;
   result.outputBytes = outputBytes;
   return result;
+}
+
+/**
+ * What the agent started outside its process group: Codex runs each command in a session of its
+ * own (setsid) and leaves it running when it is ended; Claude Code does the same for Bash commands.
+ * Found by parentage while the agent runs (an orphan moves to init, so the tree is noted every
+ * tick), told apart from a reused pid by its start time, and ended with the agent.
+ */
+class Descendants {
+  private known = new Map<number, string>();
+  constructor(private readonly leader: number) {}
+
+  refresh(): void {
+    let entries: string[];
+    try {
+      entries = readdirSync("/proc");
+    } catch {
+      return;
+    }
+    const children = new Map<number, { pid: number; start: string }[]>();
+    for (const e of entries) {
+      if (e.charCodeAt(0) > 57) continue;
+      const f = procStat(Number(e));
+      if (!f) continue;
+      const ppid = Number(f[1]);
+      const list = children.get(ppid) ?? [];
+      list.push({ pid: Number(e), start: f[19] ?? "" });
+      children.set(ppid, list);
+    }
+    // From the agent and from every tracked process still running: an orphan's children are still its own.
+    const queue = [this.leader, ...this.live(false)];
+    const seen = new Set(queue);
+    for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+      for (const c of children.get(pid) ?? []) {
+        this.known.set(c.pid, c.start);
+        if (!seen.has(c.pid)) {
+          seen.add(c.pid);
+          queue.push(c.pid);
+        }
+      }
+    }
+  }
+
+  /** Tracked processes still running as themselves, outside the agent's group. */
+  alive(): number[] {
+    return this.live(true);
+  }
+
+  private live(outsideOnly: boolean): number[] {
+    const out: number[] = [];
+    for (const [pid, start] of this.known) {
+      const f = procStat(pid);
+      if (!f || f[19] !== start || f[0] === "Z" || f[0] === "X") this.known.delete(pid);
+      else if (!outsideOnly || Number(f[2]) !== this.leader) out.push(pid);
+    }
+    return out;
+  }
+
+  /** Each one, and the group it leads (a command's shell and what it started). */
+  signal(sig: NodeJS.Signals): void {
+    for (const pid of this.alive()) {
+      const f = procStat(pid);
+      if (f && Number(f[2]) === pid) killGroup(pid, sig);
+      try {
+        process.kill(pid, sig);
+      } catch {}
+    }
+  }
 }

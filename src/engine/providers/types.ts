@@ -5,8 +5,8 @@ import type { ErrorKind } from "../../store/state.ts";
 import type { OutputParser } from "./spawn.ts";
 
 /**
- * One agent run's token usage as its CLI reported it. Input tokens are those not read from the
- * cache (Claude reports them so; Codex's count includes cached ones, which are taken out). The cost
+ * One agent run's token usage as its CLI reported it. Input tokens exclude the cache reads counted
+ * beside them (Claude reports them so; Codex counts cached ones in its input, taken out here). The cost
  * is the CLI's own figure (Claude's total_cost_usd), null when it gives none (Codex): never guessed.
  * Turns are the CLI's own count (Claude: model round trips; Codex: completed turns).
  */

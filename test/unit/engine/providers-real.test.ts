@@ -29,6 +29,7 @@ describe("claude 2.1.332", () => {
   });
   test.each([
     ["auth", "auth", "Invalid API key · Fix external API key"],
+    ["auth-rejected", "auth", "Failed to authenticate. API Error: 401 token revoked"],
     ["limit", "limit", "API Error: Request rejected (429) · Number of request tokens has exceeded your rate limit"],
     ["overloaded", "limit", "API Error: 529 Overloaded."],
     ["network", "network", "API Error: Connection dropped (ECONNRESET)."],

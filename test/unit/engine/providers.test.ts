@@ -8,7 +8,7 @@ import { limitWaitUntil } from "../../../src/engine/iteration.ts";
 
 const vars = { CTX: "/c.json", STATUS: "/s.json", PROGRESS: "/p.md", OUTPUT: "/o.md", ITERATION: "2", INDEX: "1", SESSION_NAME: "x", CONTEXT: "", INPUTS: "" };
 
-describe("command lines (checked against claude 2.1.197 and codex-cli 0.169.0)", () => {
+describe("command lines (accepted by claude 2.1.332 and codex-cli 0.171.0: test/e2e/real-agents.test.ts)", () => {
   test("claude: print mode, stream-json (needs --verbose), permissions skipped, model", () => {
     expect(claude.argv({ name: "claude", model: "opus", command: null, bin: "/usr/bin/claude" }, vars)).toEqual([
       "/usr/bin/claude", "-p", "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions", "--model", "opus",
