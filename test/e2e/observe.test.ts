@@ -145,6 +145,33 @@ describe("budgets", () => {
   }, 60_000);
 });
 
+describe("parallel blocks", () => {
+  test("a block's budget counts every provider; each provider's commits are recorded from its worktree", async () => {
+    using root = tempRoot();
+    const bin = fakeClaude(root.path);
+    claudeStage(root.path, "p", 5);
+    const pipeline = join(root.path, ".claude", "pipelines", "duo.yaml");
+    writeFileSync(pipeline, "name: duo\nnodes:\n  - id: both\n    budget: { usd: 0.35 }\n    parallel:\n      providers: [{ id: one, provider: claude }, { id: two, provider: claude }]\n      stages: [{ id: work, stage: p }]\n");
+    const r = await sessions(["start", "duo", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir, env: { SESSIONS_CLAUDE_BIN: bin, COMMIT: "1" } });
+    const doc = r.json();
+    expect(r.code).toBe(1);
+    expect(doc.error.message).toContain("parallel block both's budget is $0.35");
+    const by = (id: string) => doc.history.filter((h: any) => h.provider === id);
+    // $0.10 an iteration: the block stops once the two together reach $0.35, not at $0.35 each.
+    expect(doc.history.length).toBeGreaterThanOrEqual(4);
+    expect(doc.history.length).toBeLessThanOrEqual(5);
+    expect(by("one").length).toBeGreaterThanOrEqual(1);
+    expect(by("two").length).toBeGreaterThanOrEqual(1);
+    expect(doc.totals.commits).toBe(doc.history.length);
+    for (const h of doc.history) expect(h.git.commits[0].subject).toBe(`iteration ${h.iteration}: work-${h.iteration}.txt`);
+    expect(doc.commits.map((c: any) => c.provider).sort()).toEqual(doc.history.map((h: any) => h.provider).sort());
+    const rep = (await sessions(["report", "duo", "--root", root.path], { tmux: tmux.dir })).stdout;
+    expect(rep).toContain("### Parallel block both");
+    expect(rep).toMatch(/\| one \| \d \| 0 \|/);
+    expect(rep).toMatch(/\| two \| \d \| 0 \|/);
+  }, 60_000);
+});
+
 describe("hooks", () => {
   test("on_iteration and on_complete get the summary in SESSIONS_* and the status JSON on stdin; a hook that hangs is ended at its timeout while the session completes", async () => {
     using root = tempRoot();
