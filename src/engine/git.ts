@@ -1,5 +1,7 @@
 // What an iteration did to the git repository it ran in (the root, or a parallel provider's
 // worktree): HEAD before and after, the commits made, the files and lines they changed.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { GitEntry } from "../store/state.ts";
 
 /** One git call may take this long (a huge repository, a held lock): then it counts as no answer. */
@@ -34,14 +36,64 @@ export interface GitMark {
 }
 
 export async function gitMark(cwd: string): Promise<GitMark> {
-  if ((await git(cwd, ["rev-parse", "--is-inside-work-tree"]))?.trim() !== "true") return { repo: false, head: null };
-  return { repo: true, head: (await git(cwd, ["rev-parse", "-q", "--verify", "HEAD"]))?.trim() || null };
+  const dirs = gitDirs(cwd);
+  if (!dirs) return { repo: false, head: null };
+  const head = headFromFiles(dirs);
+  return { repo: true, head: head !== undefined ? head : await headFromGit(cwd) };
+}
+
+const headFromGit = async (cwd: string) => (await git(cwd, ["rev-parse", "-q", "--verify", "HEAD"]))?.trim() || null;
+
+/**
+ * The repository `cwd` is in, found as git does (a `.git` directory, or a `.git` file naming the
+ * git dir of a worktree), and the common dir that holds its refs. Read from files so that an
+ * iteration costs no git process unless it moved HEAD.
+ */
+function gitDirs(cwd: string): { gitDir: string; commonDir: string } | null {
+  for (let d = resolve(cwd); ; d = dirname(d)) {
+    const dot = join(d, ".git");
+    try {
+      const st = statSync(dot);
+      const gitDir = st.isDirectory() ? dot : resolve(d, /^gitdir: (.+)$/m.exec(readFileSync(dot, "utf8"))?.[1]?.trim() ?? "");
+      const common = join(gitDir, "commondir");
+      return { gitDir, commonDir: existsSync(common) ? resolve(gitDir, readFileSync(common, "utf8").trim()) : gitDir };
+    } catch {}
+    if (dirname(d) === d) return null;
+  }
+}
+
+/** HEAD's commit from the ref files: null for a branch without commits, undefined when only git can tell (reftable, an odd HEAD). */
+function headFromFiles({ gitDir, commonDir }: { gitDir: string; commonDir: string }): string | null | undefined {
+  const HASH = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+  try {
+    const head = readFileSync(join(gitDir, "HEAD"), "utf8").trim();
+    if (HASH.test(head)) return head;
+    const ref = /^ref: (refs\/\S+)$/.exec(head)?.[1];
+    if (!ref) return undefined;
+    for (const dir of [gitDir, commonDir]) {
+      try {
+        const hash = readFileSync(join(dir, ref), "utf8").trim();
+        if (HASH.test(hash)) return hash;
+      } catch {}
+    }
+    try {
+      for (const line of readFileSync(join(commonDir, "packed-refs"), "utf8").split("\n")) {
+        const [hash, name] = line.split(" ");
+        if (name === ref && HASH.test(hash ?? "")) return hash!;
+      }
+    } catch {}
+    return existsSync(join(commonDir, "reftable")) ? undefined : null;
+  } catch {
+    return undefined;
+  }
 }
 
 /** After an iteration: what its commits changed since `before` (null outside a repository). */
 export async function gitChanges(cwd: string, before: GitMark): Promise<GitEntry | null> {
   if (!before.repo) return null;
-  const after = (await git(cwd, ["rev-parse", "-q", "--verify", "HEAD"]))?.trim() || null;
+  const dirs = gitDirs(cwd);
+  const fromFiles = dirs ? headFromFiles(dirs) : undefined;
+  const after = fromFiles !== undefined ? fromFiles : await headFromGit(cwd);
   const entry: GitEntry = { head_before: before.head, head_after: after, commits: [], files: [], files_changed: 0, lines_added: 0, lines_removed: 0 };
   if (!after || after === before.head) return entry;
   const log = await git(cwd, ["log", "--no-color", `-n${CAP}`, "--format=%H%x09%s", ...(before.head ? [`${before.head}..${after}`] : [after])]);
