@@ -240,25 +240,25 @@ describe("watch", () => {
       expect(text).toMatch(/> beta\s+failed\s+beta\s+1\/3 \[[#-]{8}\]\s+-\s+\S+\s+failed: /);
       expect(text).toMatch(/\n  alpha\s+complete\s+alpha\s+1\/3 .*stop: iteration 1 did stop/);
       tm("send-keys", "-t", "=watcher:", "Down");
-      await until(() => /> alpha/.test(screen()), 5000, "alpha selected");
+      await until(() => /> alpha/.test(screen()), 10_000, "alpha selected");
       tm("send-keys", "-t", "=watcher:", "Enter");
-      text = await until(() => (/press any key to return/.test(screen()) ? screen() : null), 5000, "the status page");
+      text = await until(() => (/press any key to return/.test(screen()) ? screen() : null), 10_000, "the status page");
       expect(text).toMatch(/alpha\s+complete/);
       expect(text).toContain("totals     1 iteration, 0 failed");
       tm("send-keys", "-t", "=watcher:", "x");
-      await until(() => /q quit/.test(screen()), 5000, "back to the list");
+      await until(() => /q quit/.test(screen()), 10_000, "back to the list");
       tm("send-keys", "-t", "=watcher:", "k");
-      await until(() => /kill alpha\? y to confirm/.test(screen()), 5000, "the kill question");
+      await until(() => /kill alpha\? y to confirm/.test(screen()), 10_000, "the kill question");
       tm("send-keys", "-t", "=watcher:", "n");
-      await until(() => /nothing was killed/.test(screen()), 5000, "the answer");
+      await until(() => /nothing was killed/.test(screen()), 10_000, "the answer");
       tm("resize-window", "-t", "=watcher:", "-x", "90", "-y", "20");
-      text = await until(() => (screen().split("\n").length <= 21 && /q quit/.test(screen()) ? screen() : null), 5000, "the resized screen");
+      text = await until(() => (screen().split("\n").length <= 21 && /q quit/.test(screen()) ? screen() : null), 10_000, "the resized screen");
       expect(Math.max(...text.split("\n").map((l) => Bun.stringWidth(l)))).toBeLessThanOrEqual(90);
       tm("send-keys", "-t", "=watcher:", "q");
       const dead = await until(() => {
         const out = tm("display-message", "-p", "-t", "=watcher:", "#{pane_dead} #{pane_dead_status}").stdout.toString().trim();
         return /^1 \d+/.test(out) ? out : null;
-      }, 5000, "watch to end");
+      }, 10_000, "watch to end");
       expect(dead).toBe("1 0");
       // Back on the normal screen: the view (on the alternate screen) is gone.
       expect(screen()).not.toContain("q quit");
@@ -277,7 +277,7 @@ describe("watch", () => {
       const dead = await until(() => {
         const out = tm("display-message", "-p", "-t", "=watcher:", "#{pane_dead} #{pane_dead_status} #{alternate_on}").stdout.toString().trim();
         return /^1 \d+/.test(out) ? out : null;
-      }, 5000, "watch to end");
+      }, 10_000, "watch to end");
       expect(dead).toBe("1 0 0");
     } finally {
       tm("kill-session", "-t", "=watcher");
