@@ -65,7 +65,8 @@ async function setup(servers: { anthropic?: ModelServer; openai?: ModelServer },
       const r = await run(["start", target, "--foreground", "--json"]);
       return { ...r, doc: r.stdout ? r.json() : null };
     },
-    state: (session: string) => readJson(join(runDir(root.path, session), "state.json")),
+    // state.json keeps no history since the restructure: the status document derives it.
+    state: async (session: string) => (await run(["status", session, "--json"])).json(),
     iteration: (session: string, rel: string) => join(runDir(root.path, session), rel),
     async [Symbol.asyncDispose]() {
       tmux.kill();
@@ -235,14 +236,14 @@ describe.skipIf(missing.length > 0)("real claude and codex", () => {
     expect((await t.run(["start", "k", "--json"])).code).toBe(0);
     const pidFile = t.iteration("k", "stage-00-k/iterations/001/command.pid");
     const sleepPid = await until(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0), 20_000, "the agent's command to run");
-    const s = await t.state("k");
+    const pgid: number = (await t.state("k")).agent_pgids[0];
     // Both CLIs run commands in a session of their own: outside the group sessions started.
-    expect(Number(procStat(sleepPid)![2])).not.toBe(s.agent_pgid);
-    expect(gone(s.agent_pgid)).toBe(false);
+    expect(Number(procStat(sleepPid)![2])).not.toBe(pgid);
+    expect(gone(pgid)).toBe(false);
     const r = await t.run(["kill", "k", "--yes", "--json"]);
     expect(r.json()).toMatchObject({ session: "k", status: "killed" });
     expect(r.code).toBe(0);
-    await until(() => groupGone(s.agent_pgid) && gone(sleepPid), 5000, "the agent and its command to end");
+    await until(() => groupGone(pgid) && gone(sleepPid), 5000, "the agent and its command to end");
   }, 60_000);
 
   test.concurrent.each(["claude", "codex"] as const)("%s: a model server that never answers is a timeout, the CLI killed", async (provider) => {
