@@ -122,8 +122,11 @@ export async function watch(root: string, everyMs = 1000): Promise<void> {
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
   let busy = false;
+  /** Set once the terminal is given back: a refresh still in flight must not draw on it. */
+  let stopped = false;
 
   const draw = () => {
+    if (stopped) return;
     const screen = renderScreen({ rows, selected, width: stdout.columns || 80, height: stdout.rows || 24, root, message, now: Date.now() });
     stdout.write(`\x1b[H${screen.map((l) => `${l}\x1b[K`).join("\r\n")}\x1b[J`);
   };
@@ -237,6 +240,7 @@ export async function watch(root: string, everyMs = 1000): Promise<void> {
     await refresh();
     await finished;
   } finally {
+    stopped = true;
     clearInterval(timer);
     stdin.off("data", onKey);
     stdout.off("resize", onResize);
@@ -245,6 +249,7 @@ export async function watch(root: string, everyMs = 1000): Promise<void> {
     process.off("SIGINT", onSignal);
     process.off("exit", onExit);
     leave();
-    stdin.pause();
+    // Nothing reads the terminal after watch: no handle on it may keep the process alive.
+    stdin.destroy();
   }
 }
