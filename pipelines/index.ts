@@ -22,10 +22,19 @@ import codeReviewPrompt from "./stages/code-review/prompt.md" with { type: "text
 import codeReviewStage from "./stages/code-review/stage.yaml" with { type: "text" };
 import synthesisPrompt from "./stages/synthesis/prompt.md" with { type: "text" };
 import synthesisStage from "./stages/synthesis/stage.yaml" with { type: "text" };
+import proposePrompt from "./stages/propose/prompt.md" with { type: "text" };
+import proposeStage from "./stages/propose/stage.yaml" with { type: "text" };
+import critiquePrompt from "./stages/critique/prompt.md" with { type: "text" };
+import critiqueStage from "./stages/critique/stage.yaml" with { type: "text" };
+import respondPrompt from "./stages/respond/prompt.md" with { type: "text" };
+import respondStage from "./stages/respond/stage.yaml" with { type: "text" };
+import verdictPrompt from "./stages/verdict/prompt.md" with { type: "text" };
+import verdictStage from "./stages/verdict/stage.yaml" with { type: "text" };
 import refineYaml from "./refine.yaml" with { type: "text" };
 import fullRefineYaml from "./full-refine.yaml" with { type: "text" };
 import bugHuntYaml from "./bug-hunt.yaml" with { type: "text" };
 import dualReviewYaml from "./dual-review.yaml" with { type: "text" };
+import debateYaml from "./debate.yaml" with { type: "text" };
 
 export const library: Record<string, string> = {
   "stages/demo/stage.yaml": demoStage,
@@ -48,8 +57,17 @@ export const library: Record<string, string> = {
   "stages/code-review/prompt.md": codeReviewPrompt,
   "stages/synthesis/stage.yaml": synthesisStage,
   "stages/synthesis/prompt.md": synthesisPrompt,
+  "stages/propose/stage.yaml": proposeStage,
+  "stages/propose/prompt.md": proposePrompt,
+  "stages/critique/stage.yaml": critiqueStage,
+  "stages/critique/prompt.md": critiquePrompt,
+  "stages/respond/stage.yaml": respondStage,
+  "stages/respond/prompt.md": respondPrompt,
+  "stages/verdict/stage.yaml": verdictStage,
+  "stages/verdict/prompt.md": verdictPrompt,
   "refine.yaml": refineYaml,
   "full-refine.yaml": fullRefineYaml,
   "bug-hunt.yaml": bugHuntYaml,
   "dual-review.yaml": dualReviewYaml,
+  "debate.yaml": debateYaml,
 };

@@ -12,9 +12,11 @@ if (argv[0] === "--version" || argv[0] === "-v" || argv[0] === "version") {
   if (argv.includes("--json")) {
     // Only the JSON form imports anything: plain --version stays import-free.
     const { buildInfo } = await import("./lib/build-info.ts");
-    process.stdout.write(`${JSON.stringify(buildInfo(version))}\n`);
+    console.log(JSON.stringify(buildInfo(version)));
   } else {
-    process.stdout.write(`${version}\n`);
+    // console.log, not process.stdout: creating the stdout stream costs more than the rest of
+    // start-up, and console.log ends quietly on a closed stdout (`| true`).
+    console.log(version);
   }
 } else {
   process.env.SESSIONS_VERSION ??= version;

@@ -1,8 +1,11 @@
 import type { ArgsDef, CommandDef } from "citty";
 import { renderUsage, runCommand } from "citty";
+import { variadic } from "./commands/_args.ts";
 import { commands, visibleCommands, type CommandName } from "./commands/index.ts";
 import { Exit, SessionsError, usage } from "./lib/errors.ts";
-import { c, json, log, out } from "./lib/output.ts";
+import { c, colorOn, errOut, json, log, out } from "./lib/output.ts";
+import { selfName } from "./lib/proc.ts";
+import { closest } from "./lib/suggest.ts";
 
 const HELP_FLAGS = new Set(["--help", "-h"]);
 
@@ -11,19 +14,21 @@ export async function main(argv: string[], version: string): Promise<number> {
   try {
     const [name, ...rest] = argv;
     if (!name || name === "help" || HELP_FLAGS.has(name)) {
-      if (name === "help" && rest[0] && rest[0] in commands) return await help(rest[0] as CommandName);
+      if (name === "help" && rest[0]) return await help(known(rest[0]));
       if (!name && process.stdin.isTTY && process.stdout.isTTY) return await run("menu", []);
-      out(rootHelp(version));
+      out(await rootHelp(version));
       return Exit.ok;
     }
-    if (!(name in commands)) {
-      throw usage(`unknown command ${JSON.stringify(name)}`, { hint: suggest(name, visibleCommands()) ?? "run 'sessions --help' for the list" });
-    }
-    if (rest.some((a) => HELP_FLAGS.has(a))) return await help(name as CommandName);
-    return await run(name as CommandName, rest);
+    if (rest.some((a) => HELP_FLAGS.has(a))) return await help(known(name));
+    return await run(known(name), rest);
   } catch (e) {
     return report(e, asJson);
   }
+}
+
+function known(name: string): CommandName {
+  if (name in commands) return name as CommandName;
+  throw usage(`unknown command ${JSON.stringify(name)}`, { hint: didYouMean(name, visibleCommands()) ?? `run '${selfName()} --help' for the list` });
 }
 
 async function load(name: CommandName): Promise<CommandDef> {
@@ -33,104 +38,86 @@ async function load(name: CommandName): Promise<CommandDef> {
 async function run(name: CommandName, rawArgs: string[]): Promise<number> {
   const cmd = await load(name);
   const args = (typeof cmd.args === "function" ? await cmd.args() : await cmd.args) as ArgsDef | undefined;
-  checkFlags(rawArgs, args ?? {});
+  checkArgs(rawArgs, args ?? {});
   const result = await runCommand(cmd, { rawArgs });
   return typeof result.result === "number" ? result.result : Exit.ok;
 }
 
-/** citty lets unknown flags through silently; a typo like --forground must not be ignored. */
-function checkFlags(rawArgs: string[], args: ArgsDef): void {
+/**
+ * citty lets through what it does not know: an unknown flag (--forground), a flag without its
+ * value (`--model` at the end, `--provider --json`), and words beyond the positionals it declares.
+ * Each is a usage error here, named, before the command runs.
+ */
+function checkArgs(rawArgs: string[], args: ArgsDef): void {
   const known = new Map<string, string>();
+  const positionals = Object.values(args).filter((d) => d.type === "positional");
   for (const [key, def] of Object.entries(args)) {
     if (def.type === "positional") continue;
     known.set(key, def.type ?? "string");
     const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
     for (const a of aliases) known.set(a, def.type ?? "string");
   }
+  const words: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
     const a = rawArgs[i]!;
-    if (a === "--") break;
+    if (a === "--") {
+      words.push(...rawArgs.slice(i + 1));
+      break;
+    }
     if (/^-\d/.test(a)) throw usage(`${a}: negative numbers are not accepted here`);
-    if (!a.startsWith("-") || a === "-") continue;
+    if (!a.startsWith("-") || a === "-") {
+      words.push(a);
+      continue;
+    }
     const long = a.startsWith("--");
     const raw = a.replace(/^--?/, "");
     const name = raw.split("=")[0]!;
+    const flag = a.split("=")[0]!;
     const type = known.get(name) ?? (long && name.startsWith("no-") ? known.get(name.slice(3)) : undefined);
-    if (!type) {
-      const s = suggest(name, [...known.keys()]);
-      throw usage(`unknown flag ${a.split("=")[0]}`, { hint: s ? s.replace(/'/g, "'--") : "see --help" });
+    if (!type) throw usage(`unknown flag ${flag}`, { hint: didYouMean(name, [...known.keys()], "--") ?? "see --help" });
+    if (type !== "string") continue;
+    const inline = raw.includes("=");
+    const value = inline ? raw.slice(name.length + 1) : rawArgs[++i];
+    // A following flag is not a value: `--provider --json` names no provider.
+    if (value === undefined || value === "" || (!inline && /^-[^\d]/.test(value))) {
+      throw usage(`${flag} needs a value`, { hint: `${flag} <value>, or ${flag}=<value>; see --help` });
     }
-    if (type === "string" && !raw.includes("=")) i++;
   }
+  if (positionals.some((p) => variadic.has(p))) return;
+  const extra = words.slice(positionals.length);
+  if (extra.length) throw usage(`unexpected argument ${JSON.stringify(extra[0])}`, { hint: "see --help" });
 }
 
 async function help(name: CommandName): Promise<number> {
   const cmd = await load(name);
-  out(await renderUsage(cmd));
+  // citty colours its usage whatever stdout is; the parent names us as we were invoked.
+  const text = await renderUsage(cmd, { meta: { name: selfName() } });
+  out(colorOn ? text : Bun.stripANSI(text));
   return Exit.ok;
 }
 
-function rootHelp(version: string): string {
-  const rows = visibleCommands().map((n) => `  ${n.padEnd(10)} ${DESCRIPTIONS[n] ?? ""}`);
+/** The table comes from each command's own meta.description: loading them all costs only `--help`. */
+async function rootHelp(version: string): Promise<string> {
+  const names = visibleCommands();
+  const metas = await Promise.all(names.map(async (n) => ((await load(n)).meta ?? {}) as { description?: string }));
+  const pad = Math.max(...names.map((n) => n.length)) + 2;
+  const rows = names.map((n, i) => `  ${n.padEnd(pad)}${metas[i]!.description ?? ""}`);
   return [
     `${c.bold("sessions")} ${version} — run autonomous coding-agent pipelines in tmux`,
     "",
-    `${c.bold("USAGE")} sessions <command> [options]`,
+    `${c.bold("USAGE")} ${selfName()} <command> [options]`,
     "",
     c.bold("COMMANDS"),
     ...rows,
     "",
-    "Every reporting command takes --json. 'sessions <command> --help' for its options.",
+    `Every reporting command takes --json. '${selfName()} <command> --help' for its options.`,
     "Exit codes: 0 ok, 1 failed, 2 usage/invalid definition, 3 not found, 4 conflict, 5 missing dependency.",
   ].join("\n");
 }
 
-/** One-line descriptions for the root help, kept here so it does not load every command. */
-const DESCRIPTIONS: Record<string, string> = {
-  start: "start a stage or pipeline in tmux (or --foreground)",
-  list: "every session: running, finished, crashed",
-  status: "one session in detail",
-  monitor: "peek at the live output",
-  attach: "connect to the tmux session (read-only unless --write)",
-  kill: "stop a session: agent, engine, tmux, lock",
-  cleanup: "find and fix stale locks, orphaned tmux sessions, zombie states",
-  resume: "continue a crashed, failed, killed or paused session",
-  tail: "the event log, optionally followed",
-  report: "what a session did and cost: Markdown or --json",
-  watch: "full-screen live view of every session (a terminal only)",
-  wait: "block until a session ends (exit 0 complete, 1 otherwise)",
-  pause: "finish the running iteration, then hold",
-  stages: "the stages you can start",
-  pipelines: "the pipelines you can start",
-  lint: "validate definitions",
-  doctor: "check tmux, agent CLIs and the root",
-  skill: "print or install the Claude Code skill",
-  completion: "print the shell completion script (bash or zsh)",
-  run: "the engine itself, in the foreground (what tmux runs)",
-};
-
-function suggest(name: string, options: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const o of options) {
-    const d = distance(name, o);
-    if (d < bestD) [best, bestD] = [o, d];
-  }
-  return best && bestD <= Math.max(2, Math.floor(name.length / 3)) ? `did you mean '${best}'?` : undefined;
-}
-
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
+function didYouMean(name: string, options: string[], prefix = ""): string | undefined {
+  const s = closest(name, options, 2);
+  return s === undefined ? undefined : `did you mean '${prefix}${s}'?`;
 }
 
 function report(e: unknown, asJson: boolean): number {
@@ -144,8 +131,8 @@ function report(e: unknown, asJson: boolean): number {
   }
   if (asJson) json({ error: err.toJSON() });
   else {
-    process.stderr.write(`${c.red("error")} ${err.display}\n`);
-    if (err.hint) process.stderr.write(`  ${c.dim(err.hint)}\n`);
+    errOut(`${c.red("error")} ${err.display}`);
+    if (err.hint) errOut(`  ${c.dim(err.hint)}`);
   }
   return err.exit;
 }

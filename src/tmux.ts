@@ -112,12 +112,25 @@ export function capturePane(name: string, lines: number): string | null {
 
 export const insideTmux = () => !!process.env.TMUX;
 
-/** Attach (read-only unless write) or, from inside tmux, switch this client over. */
+/**
+ * Attach read-only unless `write`. From inside tmux, read-only is a new window of the user's own
+ * session running a read-only client of the pipeline: typing and Ctrl-C reach nothing, and when the
+ * pipeline ends that client exits, the window closes and the user is back where they were.
+ * Switching the user's own client over would make it writable and end it with the pipeline.
+ */
 export async function attach(name: string, write: boolean): Promise<number> {
   const b = requireTmux();
-  const args = insideTmux()
-    ? ["switch-client", "-t", exact(name)]
-    : ["attach-session", ...(write ? [] : ["-r"]), "-t", exact(name)];
+  if (insideTmux() && !write) {
+    const socket = process.env.TMUX!.split(",")[0]!;
+    // TMUX empty: tmux refuses a nested client while it is set; -S keeps it on this server.
+    const r = tmux(["new-window", "-n", `${name} (read-only)`, "-e", "TMUX=", "--", b, "-S", socket, "attach-session", "-r", "-t", exact(name)]);
+    if (r.code !== 0) process.stderr.write(`${r.stderr}\n`);
+    return r.code;
+  }
+  // --write inside tmux switches the user's own client; when the pipeline ends, tmux moves it to
+  // another session (the one it came from, most recently used) instead of detaching it.
+  if (insideTmux()) tmux(["set-option", "-t", exactPane(name), "detach-on-destroy", "off"]);
+  const args = insideTmux() ? ["switch-client", "-t", exact(name)] : ["attach-session", ...(write ? [] : ["-r"]), "-t", exact(name)];
   const p = Bun.spawn([b, ...args], { stdio: ["inherit", "inherit", "inherit"] });
   return await p.exited;
 }

@@ -10,7 +10,7 @@ import { sleep } from "../lib/proc.ts";
  * --script "continue,stop" picks the action by PIPELINE_ITERATION (the last one repeats). Actions:
  * continue | stop | error | fail | hang | crash | garbage | nostatus | baddecision | limit |
  * hostile:fifo|zero|dir|huge:<MiB> (a status.json that is no small regular file) |
- * orphan (leaves a child running, then continues) | flood:<MiB> | sleep:<s>:<action> |
+ * orphan (leaves a child running, then continues) | escape:<pidfile>[:<action>] (a setsid, env -i daemon) | flood:<MiB> | sleep:<s>:<action> |
  * failonce:<marker file>:<action> | verdict:stop|continue|garbage (as a judge)
  */
 export default defineCommand({
@@ -87,6 +87,15 @@ async function act(action: string, iteration: number, status: (d: string, s: str
     case "limit":
       console.error("Claude AI usage limit reached|" + Math.floor(Date.now() / 1000 + 2));
       return 1;
+    case "escape": {
+      // escape:<pidfile> leaves a daemon that left the process group (setsid) and the environment (env -i).
+      const child = Bun.spawn(["setsid", "env", "-i", "sleep", "300"], { stdio: ["ignore", "ignore", "ignore"] });
+      if (a) writeFileSync(a, String(child.pid));
+      child.unref();
+      if (b) return act(b, iteration, status);
+      status("continue", "left a daemon");
+      return Exit.ok;
+    }
     case "orphan": {
       const child = Bun.spawn(["sleep", "300"], { stdio: ["ignore", "ignore", "ignore"] });
       console.log(`fake agent: left child ${child.pid} running`);

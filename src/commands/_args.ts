@@ -13,6 +13,14 @@ export const sessionArg = {
   session: { type: "positional", required: true, description: "session name" },
 } as const satisfies ArgsDef;
 
+/** Several session names, for the verbs that act on each (`kill a b`, `rm a b`). */
+export const sessionsArg = {
+  sessions: { type: "positional", required: false, description: "session names (one or more)" },
+} as const satisfies ArgsDef;
+
+/** Positionals that take every remaining word; elsewhere a word beyond the declared positionals is refused. */
+export const variadic: ReadonlySet<unknown> = new Set([sessionsArg.sessions]);
+
 export const followArg = {
   follow: { type: "boolean", description: "keep printing what is new until the session ends (Ctrl-C stops)" },
 } as const satisfies ArgsDef;

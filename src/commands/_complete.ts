@@ -1,5 +1,6 @@
 import { defineCommand, type ArgsDef, type CommandDef } from "citty";
 import { catalog } from "../defs/catalog.ts";
+import { DEF_NAME } from "../lib/names.ts";
 import { out } from "../lib/output.ts";
 import { sessionNames } from "../sessions/inspect.ts";
 import { resolveRoot } from "../store/paths.ts";
@@ -26,7 +27,9 @@ export default defineCommand({
     }
     if (!Object.values(defs).some((d) => d.type === "positional")) return;
     const root = resolveRoot();
-    const words = TARGET_VERBS.has(verb) ? [...new Set([...catalog(root, "stage"), ...catalog(root, "pipeline")].map((e) => e.name))] : sessionNames(root);
+    // Only names start accepts: a file name is no place for shell syntax to come from.
+    const targets = () => [...new Set([...catalog(root, "stage"), ...catalog(root, "pipeline")].map((e) => e.name))].filter((n) => DEF_NAME.test(n));
+    const words = TARGET_VERBS.has(verb) ? targets() : sessionNames(root);
     if (words.length) out(words.join("\n"));
   },
 });

@@ -6,17 +6,25 @@ import { visibleCommands } from "./index.ts";
 /**
  * Shell completion: verbs, flags, session names and targets. The script asks the binary itself
  * (`sessions _complete …`), so names stay current and nothing is generated at install time.
+ * Words come from file and directory names, so the scripts never let the shell expand them:
+ * no `compgen -W` (it expands `$(…)` in its word list), no unquoted `$(…)` (it globs); each line
+ * is read as is, matched as a literal prefix, and quoted when inserted.
  */
 const bash = (verbs: string) => `# sessions completion for bash: eval "$(sessions completion bash)" in ~/.bashrc
 _sessions() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} verb=\${COMP_WORDS[1]}
+  local cur=\${COMP_WORDS[COMP_CWORD]} verb=\${COMP_WORDS[1]} w
+  local -a words=()
+  COMPREPLY=()
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "${verbs}" -- "$cur"))
+    words=(${verbs})
   elif [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "$("\${COMP_WORDS[0]}" _complete flags "$verb" 2>/dev/null)" -- "$cur"))
+    while IFS= read -r w; do words+=("$w"); done < <("\${COMP_WORDS[0]}" _complete flags "$verb" 2>/dev/null)
   elif [ "$COMP_CWORD" -eq 2 ]; then
-    COMPREPLY=($(compgen -W "$("\${COMP_WORDS[0]}" _complete args "$verb" 2>/dev/null)" -- "$cur"))
+    while IFS= read -r w; do words+=("$w"); done < <("\${COMP_WORDS[0]}" _complete args "$verb" 2>/dev/null)
   fi
+  for w in "\${words[@]}"; do
+    [[ $w == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$w")")
+  done
 }
 complete -F _sessions sessions
 `;
@@ -27,9 +35,9 @@ _sessions() {
   if (( CURRENT == 2 )); then
     compadd -- ${verbs}
   elif [[ \${words[CURRENT]} == -* ]]; then
-    compadd -- $(\${words[1]} _complete flags "$verb" 2>/dev/null)
+    compadd -- \${(f)"$(\${words[1]} _complete flags "$verb" 2>/dev/null)"}
   elif (( CURRENT == 3 )); then
-    compadd -- $(\${words[1]} _complete args "$verb" 2>/dev/null)
+    compadd -- \${(f)"$(\${words[1]} _complete args "$verb" 2>/dev/null)"}
   fi
 }
 compdef _sessions sessions

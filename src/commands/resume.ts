@@ -6,6 +6,7 @@ import { inspect } from "../sessions/inspect.ts";
 import { resume } from "../sessions/resume.ts";
 import { resolveRoot } from "../store/paths.ts";
 import { budgetFlags, budgetOf, jsonArg, rootArg, runFlags } from "./_args.ts";
+import { selfName } from "../lib/proc.ts";
 
 export default defineCommand({
   meta: { name: "resume", description: "Continue a crashed, failed, killed or paused session where it stopped" },
@@ -30,7 +31,7 @@ export default defineCommand({
       echo: args.json ? "stderr" : "stdout",
     });
     const at = r.resumed_at;
-    const where = at.id === null ? "after its last node" : `node ${at.node} (${at.id}), iteration ${at.iteration}`;
+    const where = at.id === null ? "after its last node" : `${at.run > 1 ? `run ${at.run}, ` : ""}node ${at.node} (${at.id}), iteration ${at.iteration}`;
     const status = r.state?.status ?? null;
     // In the foreground the engine has ended: like `start --foreground`, print the status document.
     const doc = args.foreground ? { ...inspect(root, r.session), resumed_at: at } : null;
@@ -39,8 +40,8 @@ export default defineCommand({
         ? `session ${r.session} resumed at ${where}; it ended ${status}${r.state?.error ? ` — ${r.state.error.message}` : ""}`
         : [
             `${c.green(r.unpaused ? "unpaused" : "resumed")} ${r.session} at ${where}${r.tmux ? ` in tmux session ${r.tmux}` : ""}, engine pid ${r.pid}`,
-            `  monitor: sessions monitor ${r.session}`,
-            `  status:  sessions status ${r.session}`,
+            `  monitor: ${selfName()} monitor ${r.session}`,
+            `  status:  ${selfName()} status ${r.session}`,
           ].join("\n"),
     );
     if (args.foreground) return status === "complete" ? Exit.ok : Exit.failed;

@@ -4,7 +4,9 @@ import { Exit } from "../lib/errors.ts";
 import { checkSessionName } from "../lib/names.ts";
 import { json } from "../lib/output.ts";
 import { inspect } from "../sessions/inspect.ts";
-import { resolveRoot } from "../store/paths.ts";
+import { refuseComplete } from "../sessions/resume.ts";
+import { resolveRoot, runPaths } from "../store/paths.ts";
+import { readState } from "../store/state.ts";
 import { jsonArg, num, rootArg } from "./_args.ts";
 
 export default defineCommand({
@@ -19,6 +21,8 @@ export default defineCommand({
   async run({ args }) {
     const root = resolveRoot(args.root);
     const session = checkSessionName(args.session);
+    const stored = readState(runPaths(root, session).state);
+    if (stored.ok) refuseComplete(stored.state, "run");
     const handoff = num(args.handoff, "--handoff", 1, 2 ** 31, true);
     const state = await runSession({
       root,

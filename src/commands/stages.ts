@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { catalog } from "../defs/catalog.ts";
-import { c, emit, table } from "../lib/output.ts";
+import { c, emit, table, termWidth } from "../lib/output.ts";
 import { resolveRoot } from "../store/paths.ts";
 import { jsonArg, rootArg } from "./_args.ts";
 
@@ -20,6 +20,7 @@ export function listCommand(kind: "stage" | "pipeline") {
                 (e.shadowed ? "(shadowed) " : "") + (e.description ?? ""),
               ]),
               ["NAME", kind === "stage" ? "TERMINATION" : "NODES", "SOURCE", "DESCRIPTION"],
+              termWidth(),
             )
           : `no ${kind}s found`,
       );

@@ -1,12 +1,14 @@
 import { defineCommand } from "citty";
 import { formatDiagnostic } from "../defs/diagnostics.ts";
 import { firstIteration } from "../engine/view.ts";
+import { LIMITS } from "../defs/schema.ts";
 import { Exit } from "../lib/errors.ts";
 import { c, emit, json, log, out } from "../lib/output.ts";
 import { inspect } from "../sessions/inspect.ts";
 import { MAX_ITERATIONS, prepare, start, type StartRequest } from "../sessions/start.ts";
 import { resolveRoot, runPaths } from "../store/paths.ts";
 import { budgetFlags, budgetOf, jsonArg, num, repeated, rootArg, runFlags } from "./_args.ts";
+import { selfName } from "../lib/proc.ts";
 
 export default defineCommand({
   meta: { name: "start", description: "Start a stage or pipeline in tmux (or in this terminal with --foreground)" },
@@ -15,6 +17,7 @@ export default defineCommand({
     session: { type: "positional", required: false, description: "session name (default: the target's name)" },
     max: { type: "positional", required: false, description: "iteration cap (overrides the definition's max)" },
     ...runFlags,
+    runs: { type: "string", description: "run the whole pipeline this many times, each run in its own run-NN folder" },
     force: { type: "boolean", description: "take over a stale lock, or start over a session that already ran (the old run is kept)" },
     "dry-run": { type: "boolean", description: "print the resolved plan and the first prompt; start nothing" },
     ...budgetFlags,
@@ -35,8 +38,9 @@ export default defineCommand({
       command: args.command,
       context: args.context,
       inputs: repeated(rawArgs, "input"),
-      delay: num(args.delay, "--delay", 0, 86_400),
-      timeout: num(args.timeout, "--timeout", 1, 7 * 86_400),
+      delay: num(args.delay, "--delay", 0, LIMITS.maxDelay),
+      timeout: num(args.timeout, "--timeout", 1, LIMITS.maxTimeout),
+      runs: num(args.runs, "--runs", 1, LIMITS.maxRuns, true),
       force: !!args.force,
       foreground: !!args.foreground,
       keep: !!args.keep,
@@ -56,7 +60,7 @@ export default defineCommand({
       const paths = runPaths(req.root, plan.session);
       const { prompt } = firstIteration(plan, paths);
       emit(args.json, { plan, first_prompt: prompt, run_dir: paths.dir }, () => {
-        const lines = [c.bold(`${plan.type} ${plan.target.name} → session ${plan.session}`), `source: ${plan.target.source}`, `run dir: ${paths.dir}`, ""];
+        const lines = [c.bold(`${plan.type} ${plan.target.name} → session ${plan.session}`), `source: ${plan.target.source}`, `run dir: ${paths.dir}`, ...((plan.runs ?? 1) > 1 ? [`runs: ${plan.runs} (each in run-NN/)`] : []), ""];
         plan.nodes.forEach((n, i) => {
           if (n.kind === "stage") {
             const t = n.termination;
@@ -81,10 +85,10 @@ export default defineCommand({
     emit(args.json, { session: launched.session, target: plan.target.name, tmux: launched.tmux, pid: launched.pid, run_dir: launched.run_dir }, () =>
       [
         `${c.green("started")} ${plan.session} (${plan.type} ${plan.target.name}) in tmux session ${launched.tmux}, engine pid ${launched.pid}`,
-        `  monitor: sessions monitor ${plan.session}`,
-        `  attach:  sessions attach ${plan.session}`,
-        `  status:  sessions status ${plan.session}`,
-        `  kill:    sessions kill ${plan.session}`,
+        `  monitor: ${selfName()} monitor ${plan.session}`,
+        `  attach:  ${selfName()} attach ${plan.session}`,
+        `  status:  ${selfName()} status ${plan.session}`,
+        `  kill:    ${selfName()} kill ${plan.session}`,
       ].join("\n"),
     );
     return Exit.ok;

@@ -46,7 +46,7 @@ export default defineCommand({
     }
     const doc = inspect(root, session);
     emit(args.json, doc, () => {
-      const detail = doc.status === "complete" ? ("completion_reason" in doc ? doc.completion_reason : null) : "error" in doc ? doc.error?.message : doc.unreadable;
+      const detail = doc.status === "complete" ? ("completion_reason" in doc ? doc.completion_reason : null) : (doc.error?.message ?? doc.unreadable);
       return `${session}: ${paintStatus(doc.status)}${detail ? c.dim(` — ${detail}`) : ""}`;
     });
     return doc.status === "complete" ? Exit.ok : Exit.failed;

@@ -1,4 +1,5 @@
 import { invalid } from "../lib/errors.ts";
+import { selfName } from "../lib/proc.ts";
 
 export interface Diagnostic {
   level: "error" | "warning" | "hint";
@@ -20,10 +21,10 @@ export function throwIfErrors(ds: Diagnostic[]): void {
   const errs = errorsOf(ds);
   const first = errs[0];
   if (!first) return;
-  const more = errs.length > 1 ? ` (and ${errs.length - 1} more: run 'sessions lint')` : "";
+  const more = errs.length > 1 ? ` (and ${errs.length - 1} more: run '${selfName()} lint')` : "";
   throw invalid(first.message + more, {
     where: { file: first.file, line: first.line, field: first.field },
-    hint: "fix the definition; 'sessions lint' lists every problem",
+    hint: `fix the definition; '${selfName()} lint' lists every problem`,
     details: { problems: errs },
   });
 }

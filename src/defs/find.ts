@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { library } from "../../pipelines/index.ts";
 import { notFound } from "../lib/errors.ts";
-import { readText } from "../store/fsx.ts";
+import { listDir, readText } from "../store/fsx.ts";
 import { rootPaths } from "../store/paths.ts";
 import { LIMITS } from "./schema.ts";
+import { selfName } from "../lib/proc.ts";
 
 /** Where a definition file comes from: the project (a real path) or the library compiled into the binary. */
 export type Source = { kind: "project"; path: string; root: string } | { kind: "builtin"; path: string };
@@ -30,9 +31,10 @@ export function sibling(s: Source, name: string): Source {
   return { ...s, path: join(s.path, "..", name) };
 }
 
+/** A project folder stages/{name}/ is that stage, even without its stage.yaml (loading it then says what is missing). */
 export function findStage(root: string, name: string): Source | null {
   const local = join(rootPaths(root).defs, "stages", name, "stage.yaml");
-  if (existsSync(local)) return { kind: "project", path: local, root };
+  if (existsSync(dirname(local))) return { kind: "project", path: local, root };
   const builtin = `stages/${name}/stage.yaml`;
   return builtin in library ? { kind: "builtin", path: builtin } : null;
 }
@@ -51,10 +53,8 @@ export const looksLikePath = (target: string) => target.includes("/") || /\.ya?m
 export function pathSource(root: string, target: string): Source | null {
   const p = isAbsolute(target) ? target : resolve(process.cwd(), target);
   if (!existsSync(p)) return null;
-  if (statSync(p).isDirectory()) {
-    const stage = join(p, "stage.yaml");
-    return existsSync(stage) ? { kind: "project", path: stage, root } : null;
-  }
+  // A directory is a stage folder; loading it says what it lacks.
+  if (statSync(p).isDirectory()) return { kind: "project", path: join(p, "stage.yaml"), root };
   return { kind: "project", path: p, root };
 }
 
@@ -78,11 +78,11 @@ export function listDefinitions(root: string): Listed[] {
     out.push({ kind, name, source, shadowed: seen.has(key) });
     seen.add(key);
   };
-  for (const name of safeList(join(defs, "stages"))) {
+  for (const name of listDir(join(defs, "stages")).sort()) {
     const f = join(defs, "stages", name, "stage.yaml");
     if (existsSync(f)) add("stage", name, { kind: "project", path: f, root });
   }
-  for (const f of safeList(defs)) {
+  for (const f of listDir(defs).sort()) {
     const m = /^(.*)\.ya?ml$/.exec(f);
     if (m) add("pipeline", m[1]!, { kind: "project", path: join(defs, f), root });
   }
@@ -95,13 +95,6 @@ export function listDefinitions(root: string): Listed[] {
   return out;
 }
 
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir).sort();
-  } catch {
-    return [];
-  }
-}
 
 export type Target = { kind: "stage" | "pipeline"; name: string; source: Source };
 
@@ -118,5 +111,5 @@ export function findTarget(root: string, target: string): Target {
   const pipe = findPipeline(root, target);
   if (pipe) return { kind: "pipeline", name: target, source: pipe };
   const names = [...new Set(listDefinitions(root).map((d) => d.name))];
-  throw notFound(`no stage or pipeline named ${target}`, { hint: `known: ${names.join(", ")} ('sessions stages', 'sessions pipelines')` });
+  throw notFound(`no stage or pipeline named ${target}`, { hint: `known: ${names.join(", ")} ('${selfName()} stages', '${selfName()} pipelines')` });
 }

@@ -4,7 +4,10 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { fieldOf, lineOf, type YamlFile } from "./load.ts";
 import {
   COMPLETION_ALIASES,
+  EFFORTS,
   ProviderName,
+  type Effort,
+  type InputsDef,
   type ParallelNodeDef,
   type PipelineDef,
   type StageDef,
@@ -25,7 +28,9 @@ export interface ParallelProvider {
   id: string;
   provider: v.InferOutput<typeof ProviderName>;
   model?: string;
+  effort?: Effort;
   command?: string;
+  inputs?: InputsDef;
 }
 export type ParallelNode = Omit<ParallelNodeDef, "name" | "parallel"> & {
   id?: string;
@@ -99,11 +104,53 @@ export function modernParallelNode(def: ParallelNodeDef, y: YamlFile, path: Path
       stages: stages.map((s, i) => modernStageNode(s, y, [...base, "stages", i], out, false)),
       providers: providers.map((entry, i): ParallelProvider => {
         if (typeof entry === "string") return { id: entry, provider: entry };
-        const named = entry.name !== undefined && v.is(ProviderName, entry.name) ? entry.name : undefined;
+        // An id or an old `name:` that names a provider is also the provider: `{id: codex}` runs codex.
+        const named = [entry.id, entry.name].find((n) => n !== undefined && v.is(ProviderName, n)) as ParallelProvider["provider"] | undefined;
         if (entry.name !== undefined && !entry.id) hint(out, y, [...base, "providers", i, "name"], "a provider's 'name:' is the old spelling of 'id:' (and of 'provider:' when it names one)");
         const provider = entry.provider ?? named ?? "claude";
-        return { id: entry.id ?? entry.name ?? provider, provider, model: entry.model, command: entry.command };
+        return { id: entry.id ?? entry.name ?? provider, provider, model: entry.model, effort: entry.effort, command: entry.command, inputs: entry.inputs };
       }),
     },
   };
+}
+
+/** The bash tool's claude model spellings → the claude CLI's aliases (full model ids pass through). */
+export const CLAUDE_MODEL_ALIASES: Record<string, string> = {
+  opus: "opus",
+  "claude-opus": "opus",
+  "opus-4": "opus",
+  "opus-4.5": "opus",
+  sonnet: "sonnet",
+  "claude-sonnet": "sonnet",
+  "sonnet-4": "sonnet",
+  haiku: "haiku",
+  "claude-haiku": "haiku",
+};
+
+export interface ModernModel {
+  model: string | null;
+  effort: Effort | null;
+  problem?: { level: "error" | "warning" | "hint"; message: string };
+}
+
+/**
+ * A model as its provider's CLI takes it: claude's old spellings become the CLI's aliases, and a
+ * codex `model:effort` is split (the suffix beats an `effort:` field, being the more specific).
+ * Only a word suffix is an effort: `gpt-oss:20b` (a local model's tag) passes through.
+ */
+export function modernModel(provider: string, model: string | null, effort: Effort | null): ModernModel {
+  if (provider === "claude" && model !== null) {
+    const alias = CLAUDE_MODEL_ALIASES[model];
+    const res: ModernModel = { model: alias ?? model, effort: null };
+    if (alias && alias !== model) res.problem = { level: "hint", message: `model ${model} is the bash tool's spelling: the claude CLI calls it ${alias}` };
+    if (effort) res.problem = { level: "warning", message: `effort ${effort} applies only to codex: claude ignores it` };
+    return res;
+  }
+  if (provider !== "codex") return { model, effort: null, ...(effort ? { problem: { level: "warning", message: `effort ${effort} applies only to codex: ${provider} ignores it` } } : {}) };
+  const m = model ? /^(.+):([a-z]+)$/.exec(model) : null;
+  if (!m) return { model, effort };
+  if (!(EFFORTS as readonly string[]).includes(m[2]!)) {
+    return { model, effort, problem: { level: "error", message: `unknown reasoning effort ${m[2]} in model ${model} (expected ${EFFORTS.join(", ")})` } };
+  }
+  return { model: m[1]!, effort: m[2] as Effort };
 }

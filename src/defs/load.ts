@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { closest } from "../lib/suggest.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { LIMITS } from "./schema.ts";
 
@@ -103,7 +104,7 @@ function report(schema: v.GenericSchema, y: YamlFile, issue: Issue, base: (strin
     const names = known.length && obj && typeof obj === "object" ? Object.keys(obj).filter((k) => !known.includes(k)) : [first];
     for (const name of names.length ? names : [first]) {
       const at = [...path.slice(0, -1), name];
-      const s = suggestField(name, known);
+      const s = closest(name, known);
       out.push({ level: "error", file: y.file, line: lineOf(y, at, true), field: fieldOf(at), message: `unknown field ${name}${s ? ` (did you mean ${s}?)` : ""}` });
     }
     return;
@@ -111,7 +112,8 @@ function report(schema: v.GenericSchema, y: YamlFile, issue: Issue, base: (strin
   let message: string;
   if (issue.input === undefined && issue.expected) message = "missing required field";
   else if (issue.kind === "schema" && issue.message.startsWith("Invalid type:")) {
-    message = `expected ${typeName(issue.expected)}, got ${issue.input === null ? "nothing" : issue.received}`;
+    // Text is named, not echoed: a file that is no definition at all (start ../../etc/passwd) stays unprinted.
+    message = `expected ${typeName(issue.expected)}, got ${issue.input === null ? "nothing" : typeof issue.input === "string" ? "text" : issue.received}`;
   } else if (issue.type === "picklist") message = `${issue.message} (got ${issue.received})`;
   else message = issue.message;
   out.push({ level: "error", file: y.file, line: lineOf(y, path, true), field: fieldOf(path) || undefined, message });
@@ -130,28 +132,4 @@ function fieldNames(schema: unknown, keys: (string | number)[]): string[] {
   if (!keys.length) return Object.keys(s.entries);
   const [k, ...rest] = keys;
   return typeof k === "string" && k in s.entries ? fieldNames(s.entries[k], rest) : [];
-}
-
-function suggestField(name: string, options: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const o of options) {
-    const d = editDistance(name, o);
-    if (d < bestD) [best, bestD] = [o, d];
-  }
-  return best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-/** Edits between two words, a swap of neighbours counting as one (modle → model). */
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = best;
-    }
-  }
-  return d[a.length]![b.length]!;
 }

@@ -2,12 +2,15 @@ import * as v from "valibot";
 import { errorMessage, invalid, notFound } from "../lib/errors.ts";
 import { readText } from "../store/fsx.ts";
 import type { RunPaths } from "../store/paths.ts";
-import { ProviderName, TerminationType } from "./schema.ts";
+import { EFFORTS, ProviderName, TerminationType } from "./schema.ts";
+import { selfName } from "../lib/proc.ts";
 
 /** plan.json: everything `start` resolved and validated; `run` executes it and reads nothing else. */
 export const ProviderPlanSchema = v.object({
   name: ProviderName,
   model: v.nullable(v.string()),
+  /** codex: the reasoning effort (`-c model_reasoning_effort=…`). */
+  effort: v.optional(v.nullable(v.picklist(EFFORTS))),
   /** command provider: the words of its command line, unexpanded. */
   command: v.nullable(v.array(v.string())),
   /** The agent's executable resolved to an absolute path at start. */
@@ -25,12 +28,16 @@ export const TerminationPlanSchema = v.object({
 });
 export type TerminationPlan = v.InferOutput<typeof TerminationPlanSchema>;
 
+const FromParallelPlanSchema = v.object({ block: v.string(), stage: v.string(), providers: v.nullable(v.array(v.string())), select: v.picklist(["latest", "all"]) });
+
 export const InputsPlanSchema = v.object({
   from: v.nullable(v.string()),
   select: v.picklist(["latest", "all"]),
   from_initial: v.boolean(),
-  from_parallel: v.nullable(
-    v.object({ block: v.string(), stage: v.string(), providers: v.nullable(v.array(v.string())), select: v.picklist(["latest", "all"]) }),
+  /** Every source of parallel outputs, in order (a plan written before lists held one or null). */
+  from_parallel: v.pipe(
+    v.union([v.null(), FromParallelPlanSchema, v.array(FromParallelPlanSchema)]),
+    v.transform((x) => (x === null ? [] : Array.isArray(x) ? x : [x])),
   ),
 });
 export type InputsPlan = v.InferOutput<typeof InputsPlanSchema>;
@@ -72,7 +79,8 @@ export const ParallelPlanSchema = v.object({
   kind: v.literal("parallel"),
   id: v.string(),
   description: v.nullable(v.string()),
-  providers: v.array(v.object({ id: v.string(), provider: ProviderPlanSchema })),
+  /** `inputs`: a provider's own inputs, by the id of each stage they replace the block's for. */
+  providers: v.array(v.object({ id: v.string(), provider: ProviderPlanSchema, inputs: v.optional(v.record(v.string(), InputsPlanSchema)) })),
   stages: v.array(StagePlanSchema),
   isolation: v.picklist(["worktree", "none"]),
   fail_fast: v.boolean(),
@@ -96,6 +104,8 @@ export const PlanSchema = v.object({
   inputs: v.array(v.string()),
   commands: v.record(v.string(), v.string()),
   keep: v.boolean(),
+  /** How many times the whole plan runs (pipeline `runs:`, `--runs`), each run in run-NN/. */
+  runs: v.optional(v.number()),
   /** A desktop notification when the session ends (complete, failed or killed). */
   notify: v.optional(v.boolean(), false),
   /** The whole session's budget: the pipeline's (or the stage file's, for a loop), each figure overridden by --budget-*. */
@@ -117,7 +127,7 @@ export function agentsOf(plan: Plan): Record<string, string> {
 
 export function readPlan(paths: RunPaths): Plan {
   const text = readText(paths.plan);
-  if (text === null) throw notFound(`no plan.json in ${paths.dir}`, { hint: "start the session with 'sessions start'" });
+  if (text === null) throw notFound(`no plan.json in ${paths.dir}`, { hint: `start the session with '${selfName()} start'` });
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -1,17 +1,18 @@
 // Resolving a target and the command line's flags into the plan `run` executes: each node's
 // stage, provider, termination, timings and inputs, with every problem (file, line, field) in `out`.
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { splitWords } from "../lib/shellwords.ts";
 import { checkTermination, DEFAULT_QUEUE, HOOK_KINDS, type HookKind, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { resolveAgent, resolveExecutable, SELF_WORD } from "./executables.ts";
-import { missingDep } from "../lib/errors.ts";
-import { findStage, sourceLabel, type Target } from "./find.ts";
-import type { ParallelNode, StageNode } from "./legacy.ts";
+import { findStage, listDefinitions, sourceLabel, type Target } from "./find.ts";
+import { missingDep, usage } from "../lib/errors.ts";
+import { closest } from "../lib/suggest.ts";
+import { modernModel, type ModernModel, type ParallelNode, type StageNode } from "./legacy.ts";
 import { fieldOf, lineOf, type YamlFile } from "./load.ts";
 import type { BudgetPlan, HooksPlan, InputsPlan, NodePlan, ParallelPlan, Plan, ProviderPlan, StagePlan } from "./plan.ts";
-import { LIMITS, type BudgetDef, type HookDef } from "./schema.ts";
+import { LIMITS, type BudgetDef, type Effort, type HookDef } from "./schema.ts";
 
 export interface PlanOptions {
   session: string;
@@ -31,6 +32,8 @@ export interface PlanOptions {
   /** --on-complete / --on-fail: hook command lines. */
   onComplete?: string;
   onFail?: string;
+  /** How many times the whole plan runs (--runs; beats a pipeline's `runs:`). */
+  runs?: number;
   /** Resolve every executable the plan runs to an absolute path (start); lint does not need them. */
   resolveBins?: boolean;
 }
@@ -72,7 +75,7 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
     const node = st && stagePlan(c, st, target.name);
     if (!st || !node) return null;
     // A loop's stage budget is its session's: the flags set that one.
-    return { ...base, budget: sessionBudget(c, null), type: "loop", target: { name: target.name, kind: "stage", source: sourceLabel(target.source) }, inputs: initial, commands: st.def.commands ?? {}, nodes: [node] };
+    return { ...base, budget: sessionBudget(c, null), type: "loop", target: { name: target.name, kind: "stage", source: sourceLabel(target.source) }, inputs: initial, commands: st.def.commands ?? {}, runs: opts.runs ?? 1, nodes: [node] };
   }
   const p = loadPipelineSource(target.source, target.name, out);
   if (!p) return null;
@@ -87,13 +90,16 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
     const node = raw.kind === "stage" ? pipelineStage(c, p, raw, nodes) : parallelBlock(c, p, raw, nodes);
     if (node) nodes.push(node);
   }
-  return { ...base, budget: sessionBudget(c, p.budget), type: "pipeline", target: { name: p.name, kind: "pipeline", source: sourceLabel(target.source) }, inputs: [...pipelineInputs, ...initial], commands: p.commands, nodes };
+  return { ...base, budget: sessionBudget(c, p.budget), type: "pipeline", target: { name: p.name, kind: "pipeline", source: sourceLabel(target.source) }, inputs: [...pipelineInputs, ...initial], commands: p.commands, runs: opts.runs ?? p.runs, nodes };
 }
 
 function stageByName(c: Ctx, name: string, file: string, at: At): LoadedStage | null {
   if (!c.stages.has(name)) {
     const src = findStage(c.root, name);
-    if (!src) err(c, file, `unknown stage ${name}`, at);
+    if (!src) {
+      const near = closest(name, listDefinitions(c.root).filter((d) => d.kind === "stage").map((d) => d.name));
+      err(c, file, `unknown stage ${name}${near ? ` (did you mean ${near}?)` : ""}`, at);
+    }
     c.stages.set(name, src ? loadStageSource(src, name, c.out) : null);
   }
   return c.stages.get(name) ?? null;
@@ -129,9 +135,12 @@ function parallelBlock(c: Ctx, p: LoadedPipeline, raw: Extract<RawNode, { kind: 
     const at = { line: lineOf(p.yaml, [...path, "parallel", "providers", i]), field: fieldOf([...path, "parallel", "providers", i]) };
     if (pids.has(spec.id)) err(c, p.file, `duplicate provider id ${spec.id} in parallel block ${raw.id}: give each an id`, at);
     pids.add(spec.id);
-    const prov = providerPlan(c, spec.provider, spec.model ?? null, spec.command, p.file, at);
+    const mm = modelOf(c, spec.provider, spec.model ?? null, spec.effort ?? null, () => [p.file, keyAt(p.yaml, [...path, "parallel", "providers", i, spec.model !== undefined ? "model" : "effort"], [...path, "parallel", "providers", i])]);
+    const prov = providerPlan(c, spec.provider, mm, spec.command, p.file, at);
     if (prov) providers.push({ id: spec.id, provider: prov });
   });
+  // The block's providers that take a stage's model when they name none of their own.
+  const fallbackFor = block.providers.filter((x) => x.model === undefined).map((x) => x.provider);
   const stages: StagePlan[] = [];
   const stageIds = new Set<string>();
   block.stages.forEach((s, i) => {
@@ -146,11 +155,18 @@ function parallelBlock(c: Ctx, p: LoadedPipeline, raw: Extract<RawNode, { kind: 
     const st = stageByName(c, s.stage, p.file, keyAt(p.yaml, [...spath, "stage"], [...spath, "loop"]));
     if (!st) return;
     checkNodeTermination(c, s, st, p, spath);
-    const plan = stagePlan(c, st, s.id, { node: { ...s, provider: undefined }, path: spath, inBlock: true });
+    const plan = stagePlan(c, st, s.id, { node: { ...s, provider: undefined }, path: spath, inBlock: fallbackFor });
     if (!plan) return;
     // The block's inputs go to each of its stages that names none of its own.
     plan.inputs = s.inputs ? nodeInputs(c, s.inputs, [...earlier, ...stages], p, spath) : blockInputs;
     stages.push(plan);
+  });
+  // A provider's own inputs replace the block's for it, in each stage that names none of its own.
+  block.providers.forEach((spec, i) => {
+    const prov = providers.find((x) => x.id === spec.id);
+    if (!spec.inputs || !prov) return;
+    const own = nodeInputs(c, spec.inputs, earlier, p, [...path, "parallel", "providers", i]);
+    prov.inputs = Object.fromEntries(block.stages.filter((s) => !s.inputs && stages.some((x) => x.id === s.id)).map((s) => [s.id!, own]));
   });
   return {
     kind: "parallel",
@@ -223,42 +239,45 @@ function nodeOrder(p: LoadedPipeline, id: string, path: Path): "earlier" | "late
   const top = p.nodes.find((n) => n.id === id);
   if (top) return (top.path[1] as number) < here ? "earlier" : "later";
   const block = p.nodes.find((n) => n.path[1] === here);
-  if (block?.kind !== "parallel") return "unknown";
+  // A provider entry's inputs (path …providers[j]) may name only top-level nodes.
+  if (block?.kind !== "parallel" || path[3] === "providers") return "unknown";
   const at = block.def.parallel.stages.findIndex((s) => s.id === id);
   return at < 0 ? "unknown" : at < (path[4] as number) ? "earlier" : "later";
 }
 
 function nodeInputs(c: Ctx, def: StageNode["inputs"] | ParallelNode["inputs"], earlier: NodePlan[], p: LoadedPipeline, path: Path): InputsPlan {
-  const inputs: InputsPlan = { from: null, select: def?.select ?? "latest", from_initial: def?.from_initial ?? false, from_parallel: null };
+  const inputs: InputsPlan = { from: null, select: def?.select ?? "latest", from_initial: def?.from_initial ?? false, from_parallel: [] };
   if (!def) return inputs;
   const at = (k: string) => ({ line: lineOf(p.yaml, [...path, "inputs", k]), field: `${fieldOf(path)}.inputs.${k}` });
   if (def.from) {
     const target = earlier.find((n) => n.id === def.from);
     if (!target) {
       const order = nodeOrder(p, def.from, path);
-      // An earlier node that did not resolve has its own error already.
-      if (order !== "earlier") err(c, p.file, order === "later" ? `input from ${def.from}, which runs later (or is this node)` : `input from unknown node ${def.from}`, at("from"));
+      // An earlier node that did not resolve, or whose definition is broken, has its own error already.
+      if (order !== "earlier" && !p.broken.has(def.from)) err(c, p.file, order === "later" ? `input from ${def.from}, which runs later (or is this node)` : `input from unknown node ${def.from}`, at("from"));
     } else if (target.kind === "parallel") {
       err(c, p.file, `${def.from} is a parallel block: use from_parallel: { block: ${def.from}, stage: <id> }`, at("from"));
     } else inputs.from = def.from;
   }
   if (def.from_parallel !== undefined) {
-    const fp = typeof def.from_parallel === "string" ? { stage: def.from_parallel } : def.from_parallel;
-    let blockId = "block" in fp ? fp.block : undefined;
-    let stageId = fp.stage;
-    if (!blockId && stageId.includes("/")) [blockId, stageId] = stageId.split("/", 2) as [string, string];
+    const list = Array.isArray(def.from_parallel) ? def.from_parallel : [def.from_parallel];
     const blocks = earlier.filter((n): n is ParallelPlan => n.kind === "parallel");
-    const block = blockId ? blocks.find((b) => b.id === blockId) : blocks.findLast((b) => b.stages.some((s) => s.id === stageId));
-    if (!block) err(c, p.file, `from_parallel: no earlier parallel block${blockId ? ` ${blockId}` : ""} with a stage ${stageId}`, at("from_parallel"));
-    else if (!block.stages.some((s) => s.id === stageId)) err(c, p.file, `from_parallel: block ${block.id} has no stage ${stageId}`, at("from_parallel"));
-    else {
+    list.forEach((entry, j) => {
+      const where = Array.isArray(def.from_parallel) ? { line: lineOf(p.yaml, [...path, "inputs", "from_parallel", j]), field: `${fieldOf(path)}.inputs.from_parallel[${j}]` } : at("from_parallel");
+      const fp = typeof entry === "string" ? { stage: entry } : entry;
+      let blockId = "block" in fp ? fp.block : undefined;
+      let stageId = fp.stage;
+      if (!blockId && stageId.includes("/")) [blockId, stageId] = stageId.split("/", 2) as [string, string];
+      const block = blockId ? blocks.find((b) => b.id === blockId) : blocks.findLast((b) => b.stages.some((s) => s.id === stageId));
+      if (!block) return err(c, p.file, `from_parallel: no earlier parallel block${blockId ? ` ${blockId}` : ""} with a stage ${stageId}`, where);
+      if (!block.stages.some((s) => s.id === stageId)) return err(c, p.file, `from_parallel: block ${block.id} has no stage ${stageId}`, where);
       const sel = "select" in fp && fp.select && fp.select !== "latest" ? "all" : "latest";
       const providers = "providers" in fp && fp.providers ? fp.providers : null;
       for (const pid of providers ?? []) {
-        if (!block.providers.some((x) => x.id === pid)) err(c, p.file, `from_parallel: block ${block.id} has no provider ${pid}`, at("from_parallel"));
+        if (!block.providers.some((x) => x.id === pid)) err(c, p.file, `from_parallel: block ${block.id} has no provider ${pid} (it has ${block.providers.map((x) => x.id).join(", ")})`, where);
       }
-      inputs.from_parallel = { block: block.id, stage: stageId, providers, select: sel };
-    }
+      inputs.from_parallel.push({ block: block.id, stage: stageId, providers, select: sel });
+    });
   }
   return inputs;
 }
@@ -266,8 +285,11 @@ function nodeInputs(c: Ctx, def: StageNode["inputs"] | ParallelNode["inputs"], e
 interface NodeSite {
   node: StageNode;
   path: Path;
-  /** A stage of a parallel block: the block's providers run it (its model is their fallback), so its own provider is not resolved. */
-  inBlock?: boolean;
+  /**
+   * A stage of a parallel block: the block's providers run it, so its own provider is not resolved;
+   * its model is the fallback of these providers (those naming no model), checked for each.
+   */
+  inBlock?: ProviderPlan["name"][];
 }
 
 function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StagePlan | null {
@@ -294,16 +316,29 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
   }
   // A queue whose command is not installed would fail at the first check: say so before starting.
   if (command?.[0] && opts.resolveBins) resolveExecutable(c.root, command[0], `the queue command of stage ${st.name}`);
-  const inBlock = !!site?.inBlock;
-  const model = opts.model ?? node?.model ?? sd.model ?? p?.defaults.model ?? null;
+  const inBlock = site?.inBlock;
+  const rawModel = opts.model ?? node?.model ?? sd.model ?? p?.defaults.model ?? null;
+  const rawEffort = node?.effort ?? sd.effort ?? null;
+  // Problems of the model point where it was written: the flag, the node, the stage, or the defaults.
+  const modelAt = (): [string, At] => {
+    const key = (set: { model?: string }) => [set.model !== undefined ? "model" : "effort"];
+    if (opts.model !== undefined) return ["--model", { field: "model" }];
+    if (node?.model !== undefined || (node?.effort !== undefined && sd.model === undefined)) return where(true, key(node));
+    if (sd.model !== undefined || sd.effort !== undefined || !p) return where(false, key(sd));
+    return [p.file, { line: lineOf(p.yaml, ["defaults", "model"]), field: "defaults.model" }];
+  };
   const providerName = (inBlock ? undefined : opts.provider) ?? node?.provider ?? sd.provider ?? p?.defaults.provider ?? "claude";
   const commandText = (inBlock ? undefined : opts.command) ?? node?.command ?? sd.command;
+  // In a block the raw model is kept: each provider that falls back on it normalizes it its own way (view.ts).
+  for (const name of inBlock ?? []) modelOf(c, name, rawModel, name === "codex" ? rawEffort : null, modelAt);
   const provider = inBlock
-    ? { name: providerName, model, command: null, bin: null }
-    : providerPlan(c, providerName, model, commandText, ...where(node?.command !== undefined || node?.provider !== undefined, [(node?.command ?? sd.command) !== undefined ? "command" : "provider"]));
+    ? { name: providerName, model: rawModel, effort: rawEffort, command: null, bin: null }
+    : providerPlan(c, providerName, modelOf(c, providerName, rawModel, rawEffort, modelAt), commandText, ...where(node?.command !== undefined || node?.provider !== undefined, [(node?.command ?? sd.command) !== undefined ? "command" : "provider"]));
   const judgeDef = nt?.judge ?? st_t.judge;
+  const judgeAt = () => where(nt?.judge !== undefined, ["termination", "judge"]);
+  const judgeProvider = judgeDef?.provider ?? "claude";
   const judge = judgeDef
-    ? providerPlan(c, judgeDef.provider ?? "claude", judgeDef.model ?? (judgeDef.provider && judgeDef.provider !== "claude" ? null : "haiku"), judgeDef.command, ...where(nt?.judge !== undefined, ["termination", "judge"]))
+    ? providerPlan(c, judgeProvider, modelOf(c, judgeProvider, judgeDef.model ?? (judgeProvider !== "claude" ? null : "haiku"), null, judgeAt), judgeDef.command, ...judgeAt())
     : null;
   if (!provider) return null;
   for (const kind of HOOK_KINDS) {
@@ -313,6 +348,12 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
     if (kind !== "on_iteration" && c.hookFiles.has(`${kind}:${st.file}`)) continue;
     c.hookFiles.add(`${kind}:${st.file}`);
     addHook(c, kind, def, st.file, { line: lineOf(st.yaml, [kind]), field: kind }, kind === "on_iteration" ? id : null);
+  }
+  const outputPath = node?.output_path ?? sd.output_path ?? null;
+  const outside = outputPath && relative(c.root, resolve(c.root, outputPath.replaceAll("${SESSION_NAME}", opts.session))).startsWith("..");
+  if (outside) {
+    const [file, at] = where(node?.output_path !== undefined, ["output_path"]);
+    problem(c.out, "warning", file, `output_path ${outputPath} is outside the project root: agents write there`, at);
   }
   return {
     kind: "stage",
@@ -326,9 +367,9 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
     delay: opts.delay ?? node?.delay ?? sd.delay ?? LIMITS.defaultDelay,
     timeout: opts.timeout ?? node?.timeout ?? sd.timeout ?? LIMITS.defaultTimeout,
     stall_after: node?.stall_after ?? sd.stall_after ?? LIMITS.defaultStallAfter,
-    output_path: node?.output_path ?? sd.output_path ?? null,
+    output_path: outputPath,
     context: opts.context ?? node?.context ?? sd.context ?? null,
-    inputs: { from: null, select: "latest", from_initial: false, from_parallel: null },
+    inputs: { from: null, select: "latest", from_initial: false, from_parallel: [] },
     on_error: node?.on_error ?? sd.on_error ?? "fail",
     retries: node?.retries ?? sd.retries ?? ((node?.on_error ?? sd.on_error) === "retry" ? 2 : 0),
     backoff: node?.backoff ?? sd.backoff ?? 30,
@@ -336,10 +377,21 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
   };
 }
 
+/** A model as `provider`'s CLI takes it (legacy spellings, codex effort), its problem reported where `at` says. */
+function modelOf(c: Ctx, provider: string, model: string | null, effort: Effort | null, at: () => [string, At]): ModernModel {
+  const m = modernModel(provider, model, effort);
+  if (m.problem) {
+    const [file, where] = at();
+    problem(c.out, m.problem.level, file, m.problem.message, where);
+  }
+  return m;
+}
+
 /** A provider as the plan records it, its executable resolved (when asked) so a missing one is exit 5 before anything is created. */
-function providerPlan(c: Ctx, name: ProviderPlan["name"], model: string | null, command: string | undefined, file: string, at: At): ProviderPlan | null {
+function providerPlan(c: Ctx, name: ProviderPlan["name"], m: ModernModel, command: string | undefined, file: string, at: At): ProviderPlan | null {
   const resolveBins = !!c.opts.resolveBins;
-  if (name !== "command") return { name, model, command: null, bin: resolveBins ? resolveAgent(name) : null };
+  const { model, effort } = m;
+  if (name !== "command") return { name, model, effort, command: null, bin: resolveBins ? resolveAgent(name) : null };
   if (!command) {
     err(c, file, "the command provider needs a command (stage 'command:' or --command)", at);
     return null;
@@ -355,7 +407,7 @@ function providerPlan(c: Ctx, name: ProviderPlan["name"], model: string | null, 
     err(c, file, "the command is empty", at);
     return null;
   }
-  return { name, model, command: words, bin: resolveBins ? resolveExecutable(c.root, words[0]!) : null };
+  return { name, model, effort, command: words, bin: resolveBins ? resolveExecutable(c.root, words[0]!) : null };
 }
 
 /** --input files (and a pipeline's inputs:) to absolute paths; a directory gives its files. */
@@ -364,7 +416,9 @@ function resolveInputs(c: Ctx, list: string[], file: string, y?: YamlFile): stri
   for (const [i, item] of list.entries()) {
     const p = isAbsolute(item) ? item : resolve(y ? c.root : process.cwd(), item);
     if (!existsSync(p)) {
-      err(c, file, `input ${item} does not exist`, y ? { line: lineOf(y, ["inputs", i]), field: `inputs[${i}]` } : { field: "inputs" });
+      // A flag's mistake is a usage error naming the flag, not a problem of the definition.
+      if (!y) throw usage(`--input ${item} does not exist`, { hint: "give an existing file, or a directory of .md, .yaml, .json or .txt files" });
+      err(c, file, `input ${item} does not exist`, { line: lineOf(y, ["inputs", i]), field: `inputs[${i}]` });
       continue;
     }
     if (statSync(p).isDirectory()) {

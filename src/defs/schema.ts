@@ -10,6 +10,7 @@ export const LIMITS = {
   defaultDelay: 2,
   defaultStallAfter: 900,
   maxFileBytes: 1024 * 1024,
+  maxRuns: 99,
 } as const;
 
 const Name = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "use lower-case letters, digits, '-' and '_' (at most 64)"));
@@ -53,6 +54,11 @@ export const TerminationSchema = v.strictObject({
 });
 export type TerminationDef = v.InferOutput<typeof TerminationSchema>;
 
+/** Codex reasoning efforts (`-c model_reasoning_effort=…`). */
+export const EFFORTS = ["minimal", "low", "medium", "high", "xhigh"] as const;
+export const Effort = v.picklist(EFFORTS, `expected ${EFFORTS.join(", ")}`);
+export type Effort = (typeof EFFORTS)[number];
+
 const OnError = v.picklist(["fail", "retry"], "expected fail or retry");
 
 /** `budget: { usd: 5, tokens: 2000000 }`: the session ends (failed, kind budget) before passing either. */
@@ -79,6 +85,7 @@ const hookFields = {
 const runFields = {
   provider: v.optional(Provider),
   model: v.optional(v.string()),
+  effort: v.optional(Effort),
   command: v.optional(v.string()),
   context: v.optional(v.string()),
   delay: v.optional(Seconds(LIMITS.maxDelay)),
@@ -113,7 +120,8 @@ export const StageSchema = v.strictObject({
 });
 export type StageDef = v.InferOutput<typeof StageSchema>;
 
-const FromParallel = v.union([
+/** One source of parallel outputs: `stage`, `block/stage`, or `{stage, block?, providers?, select?}`. */
+const FromParallelEntry = v.union([
   v.string(),
   v.strictObject({
     stage: v.string(),
@@ -122,6 +130,7 @@ const FromParallel = v.union([
     select: v.optional(v.picklist(["latest", "history", "all"])),
   }),
 ]);
+const FromParallel = v.union([FromParallelEntry, v.array(FromParallelEntry)]);
 
 export const InputsSchema = v.strictObject({
   from: v.optional(v.string()),
@@ -157,7 +166,10 @@ export const ParallelProviderSchema = v.union([
     name: v.optional(v.string()),
     provider: v.optional(Provider),
     model: v.optional(v.string()),
+    effort: v.optional(Effort),
     command: v.optional(v.string()),
+    /** This provider's own inputs, instead of the block's. */
+    inputs: v.optional(InputsSchema),
   }),
 ]);
 
@@ -188,6 +200,8 @@ export const PipelineSchema = v.strictObject({
   description: v.optional(v.string()),
   commands: v.optional(v.record(v.string(), v.string())),
   inputs: v.optional(v.array(v.string())),
+  /** How many times the whole pipeline runs, each run in its own run-NN folder. */
+  runs: v.optional(v.pipe(v.number("expected a number"), v.integer("expected a whole number"), v.minValue(1, "must be at least 1"), v.maxValue(LIMITS.maxRuns, `must be at most ${LIMITS.maxRuns}`))),
   defaults: v.optional(v.strictObject({ provider: v.optional(Provider), model: v.optional(v.string()) })),
   nodes: v.optional(v.array(v.unknown())),
   /** Legacy spelling of nodes. */

@@ -2,28 +2,28 @@
 // pause, delays, events and state saves. One iteration, its inputs, parallel blocks and the judge
 // live in their own modules and see the engine through the Host interface.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
 import { dirname } from "node:path";
 import type { BudgetPlan, Plan } from "../defs/plan.ts";
 import { usd } from "../lib/output.ts";
 import { nodeMax } from "../defs/plan.ts";
-import { pidStart, sleep } from "../lib/proc.ts";
+import { runFields, stagesOf, startingState } from "./starting-state.ts";
+import { selfName, sleep } from "../lib/proc.ts";
 import { budgetInForce, readControl, type Control } from "../store/control.ts";
 import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
 import { ensureDir } from "../store/fsx.ts";
 import type { RunPaths } from "../store/paths.ts";
 import { endState, readState, spendOf, writeState, type HistoryEntry, type SessionEnd, type State } from "../store/state.ts";
-import { cursorOf, type EngineError, type Host, type StageEnd, type StageRun } from "./host.ts";
+import { cursorOf, runOf, type EngineError, type Host, type StageEnd, type StageRun } from "./host.ts";
 import { finalOutput, iterationOutputs } from "./inputs.ts";
 import { judge } from "./judge.ts";
 import type { EngineLog } from "./log.ts";
 import { runParallel } from "./parallel.ts";
-import { runQueueCommand } from "./queue.ts";
 import { runHooks } from "./hooks.ts";
+import { checkQueue } from "./queue.ts";
 import { recoverAttempts, runIteration } from "./iteration.ts";
-import { progressKey, replay, unfinished, type Replay, type StageProgress } from "./replay.ts";
+import { nodeKey, progressKey, replay, resumePoint, unfinished, type Replay, type StageProgress } from "./replay.ts";
 import { afterIteration, type Decision } from "./termination.ts";
-import { iterationView, stageRun } from "./view.ts";
+import { stageRun } from "./view.ts";
 
 const now = () => new Date().toISOString();
 
@@ -52,6 +52,8 @@ export class Engine implements Host {
   private holding: Promise<void> | null = null;
   /** on_iteration hooks still running: the session goes on without them, and ends after them. */
   private readonly hooksRunning = new Set<Promise<void>>();
+  /** The run a new or resumed engine starts in: the first with a node not complete. */
+  private readonly firstRun: number;
 
   constructor(opts: EngineOptions) {
     this.plan = opts.plan;
@@ -65,9 +67,10 @@ export class Engine implements Host {
       events.events.push(e);
     }
     this.done = replay(events.events);
+    this.firstRun = resumePoint(this.plan, this.done).run;
     this.budgetOverride = readControl(this.paths.dir)?.budget ?? null;
     const old = opts.resume ? readState(this.paths.state) : null;
-    this.state = this.initialState(old?.ok ? old.state : null, opts.tmux);
+    this.state = startingState(this.plan, this.done, this.firstRun, old?.ok ? old.state : null, events.events, opts.tmux);
   }
 
   get history(): HistoryEntry[] {
@@ -114,52 +117,6 @@ export class Engine implements Host {
     this.log.line(`received ${signal}: the session stops after the running iteration (again to stop now)`);
   }
 
-  /** A new session's state, or a resumed one's carried on: what it keeps (its start, its stages' times) and what this engine owns now. */
-  private initialState(base: State | null, tmux: string | null): State {
-    const at = now();
-    const lastDone = this.done.history.findLast((h) => h.decision !== "failed")?.iteration ?? 0;
-    return {
-      session: this.plan.session,
-      type: this.plan.type,
-      target: this.plan.target.name,
-      started_at: base?.started_at ?? at,
-      current_stage: base?.current_stage ?? 0,
-      iteration: Math.max(base?.iteration ?? 0, lastDone),
-      // From the events, not the old snapshot: a crash between the two leaves the snapshot behind.
-      iteration_completed: lastDone,
-      iteration_started: base?.iteration_started ?? null,
-      agent_output: null,
-      stall_after: null,
-      attempts: (base?.attempts ?? 0) + 1,
-      status: "running",
-      pid: process.pid,
-      pid_start: pidStart(process.pid),
-      host: hostname(),
-      updated_at: at,
-      completed_at: null,
-      agent_pgids: [],
-      pause_requested: false,
-      waiting_until: null,
-      waiting_reason: null,
-      tmux,
-      completion_reason: null,
-      error: null,
-      spend: spendOf(this.done.history),
-      stages: this.plan.nodes.map((n, i) => ({
-        index: i,
-        id: n.id,
-        stage: n.kind === "stage" ? n.stage : "parallel",
-        kind: n.kind,
-        status: this.done.nodesDone.has(i) ? "complete" : "pending",
-        iterations: n.kind === "stage" ? (this.done.stages.get(progressKey(i, null, n.id))?.completed ?? 0) : 0,
-        max: nodeMax(n),
-        started_at: base?.stages[i]?.started_at ?? null,
-        completed_at: base?.stages[i]?.completed_at ?? null,
-        reason: base?.stages[i]?.reason ?? null,
-      })),
-    };
-  }
-
   save(): void {
     this.state.updated_at = now();
     writeState(this.paths.state, this.state);
@@ -192,9 +149,26 @@ export class Engine implements Host {
     this.log.line(`${resumed ? "resuming" : "starting"} ${this.plan.type} ${this.plan.target.name} as session ${this.plan.session} (engine pid ${process.pid})`);
 
     let failure: EngineError | null = null;
-    for (let i = 0; i < this.plan.nodes.length && !failure && !this.halted(); i++) {
+    const runs = this.plan.runs ?? 1;
+    for (let run = this.firstRun; run <= runs && !failure && !this.halted(); run++) {
+      if (run > this.firstRun) {
+        Object.assign(this.state, runFields(this.plan, run));
+        this.state.stages = stagesOf(this.plan, this.done, run, null);
+      }
+      if (runs > 1) {
+        this.event("run_start", null, { run, runs });
+        this.log.line(`run ${run} of ${runs}`);
+      }
+      failure = await this.runNodes(run);
+    }
+    return await this.finish(failure);
+  }
+
+  /** One run of the plan's nodes: the first failure, or null (complete, or stopped). */
+  private async runNodes(run: number): Promise<EngineError | null> {
+    for (let i = 0; i < this.plan.nodes.length && !this.halted(); i++) {
       const node = this.plan.nodes[i]!;
-      if (this.done.nodesDone.has(i)) {
+      if (this.done.nodesDone.has(nodeKey(run, i))) {
         this.log.line(`node ${node.id} already complete: skipped`);
         continue;
       }
@@ -202,18 +176,18 @@ export class Engine implements Host {
       const st = this.state.stages[i]!;
       st.status = "running";
       st.started_at ??= now();
-      this.event("node_start", { node: i, id: node.id, iteration: 0, provider: null }, { kind: node.kind, stage: node.kind === "stage" ? node.stage : null, max: nodeMax(node) });
+      this.event("node_start", { node: i, id: node.id, iteration: 0, provider: null, ...runOf(run) }, { kind: node.kind, stage: node.kind === "stage" ? node.stage : null, max: nodeMax(node) });
       this.save();
-      const end = node.kind === "stage" ? await this.runStage(stageRun(this.plan, this.paths, i)) : await runParallel(this, i, node);
-      if (this.killed || (!end.ok && end.error.kind === "signal")) break;
+      const end = node.kind === "stage" ? await this.runStage(stageRun(this.plan, this.paths, run, i)) : await runParallel(this, run, i, node);
+      if (this.killed || (!end.ok && end.error.kind === "signal")) return null;
       st.status = end.ok ? "complete" : "failed";
       st.completed_at = now();
       st.reason = end.ok ? end.reason : end.error.message;
-      this.event("node_complete", { node: i, id: node.id, iteration: end.iterations, provider: null }, { status: st.status, reason: st.reason });
-      if (!end.ok) failure = end.error;
+      this.event("node_complete", { node: i, id: node.id, iteration: end.iterations, provider: null, ...runOf(run) }, { status: st.status, reason: st.reason });
       this.save();
+      if (!end.ok) return end.error;
     }
-    return await this.finish(failure);
+    return null;
   }
 
   private async finish(failure: EngineError | null): Promise<State> {
@@ -222,7 +196,7 @@ export class Engine implements Host {
     if (this.halted()) {
       end = { status: "killed", message: this.stopReason, kind: "signal" };
       this.event("session_killed", null, { signal: this.killedBy ?? "SIGINT" });
-      this.log.line(`session ${name} killed; 'sessions resume ${name}' continues it`);
+      this.log.line(`session ${name} killed; '${selfName()} resume ${name}' continues it`);
     } else if (failure) {
       end = { status: "failed", message: failure.message, kind: failure.kind };
       this.event("session_failed", null, { error: { message: failure.message, kind: failure.kind, stage: failure.stage, iteration: failure.iteration } });
@@ -244,20 +218,23 @@ export class Engine implements Host {
     return this.state;
   }
 
-  /** The engine itself failed (a bug, a full disk): the state says so, as far as it can still be written. */
-  failWith(message: string): void {
+  /** The engine itself failed (a bug, a full disk): the state says so if it can still be written (then true). */
+  failWith(message: string): boolean {
     endState(this.state, { status: "failed", message, kind: "engine" });
     try {
       this.event("session_failed", null, { error: this.state.error });
       this.save();
-    } catch {}
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** A stage's loop: iterations until its termination says so, a failure, or a stop request. */
   async runStage(sr: StageRun): Promise<StageEnd> {
     const { stage } = sr;
     const t = stage.termination;
-    const prior = this.done.stages.get(progressKey(sr.node, sr.provider.id, stage.id));
+    const prior = this.done.stages.get(progressKey(sr.run, sr.node, sr.provider.id, stage.id));
     const decisions: Decision[] = [...(prior?.decisions ?? [])];
     let n = prior?.completed ?? 0;
     ensureDir(sr.stageDir);
@@ -283,7 +260,7 @@ export class Engine implements Host {
       const over = this.overBudget(sr);
       if (over) return { ok: false, error: { message: over, kind: "budget", stage: stage.id, iteration: n }, iterations: n };
       if (t.type === "queue") {
-        const q = await runQueueCommand(t.command ?? [], iterationView(this, sr, n + 1).vars, sr.cwd, this.abort.signal);
+        const q = await checkQueue(this, sr, n + 1);
         this.event("queue_check", cursorOf(sr, n), { items: q.items, ok: q.ok, error: q.error });
         if (!q.ok) return { ok: false, error: { message: `queue command failed: ${q.error}`, kind: "queue", stage: stage.id, iteration: n }, iterations: n };
         if (q.items === 0) return this.endStage(sr, n, "queue is empty");
@@ -318,14 +295,14 @@ export class Engine implements Host {
 
   /**
    * Before an iteration: the budget it would pass, if the spend so far has reached one (the
-   * session's, its parallel block's, its stage's; a block's and a stage's count every provider).
-   * A figure a resume set replaces the session's and lifts the stage's and block's.
+   * session's, its parallel block's, its stage's in this run; a block's and a stage's count every
+   * provider). A figure a resume set replaces the session's and lifts the stage's and block's.
    */
   private overBudget(sr: StageRun): string | null {
     const o = this.budgetOverride;
     const lift = (b: BudgetPlan | null | undefined): BudgetPlan | null => (b ? { usd: o?.usd != null ? null : b.usd, tokens: o?.tokens != null ? null : b.tokens } : null);
     const node = this.plan.nodes[sr.node]!;
-    const inNode = this.history.filter((h) => h.node === sr.node);
+    const inNode = this.history.filter((h) => h.node === sr.node && (h.run ?? 1) === sr.run);
     const checks: [string, BudgetPlan | null, () => { cost_usd: number | null; tokens: number }][] = [
       ["the session's", budgetInForce(this.plan.budget, { budget: o, pause: false, context: null }), () => this.state.spend ?? spendOf([])],
       [`parallel block ${node.id}'s`, node.kind === "parallel" ? lift(node.budget) : null, () => spendOf(inNode)],
@@ -334,7 +311,7 @@ export class Engine implements Host {
     for (const [whose, b, spent] of checks) {
       if (!b) continue;
       const s = spent();
-      const more = (flag: string) => `'sessions resume ${this.plan.session} --budget-${flag} <more>' continues`;
+      const more = (flag: string) => `'${selfName()} resume ${this.plan.session} --budget-${flag} <more>' continues`;
       if (b.usd !== null && s.cost_usd !== null && s.cost_usd >= b.usd) return `budget reached: ${usd(s.cost_usd)} spent, ${whose} budget is ${usd(b.usd)}; ${more("usd")}`;
       if (b.tokens !== null && s.tokens >= b.tokens) return `budget reached: ${s.tokens} tokens spent, ${whose} budget is ${b.tokens} tokens; ${more("tokens")}`;
     }
@@ -393,7 +370,7 @@ export class Engine implements Host {
     this.state.pause_requested = true;
     this.event("paused", null, {});
     this.save();
-    this.log.line(`paused; 'sessions resume ${this.plan.session}' continues`);
+    this.log.line(`paused; '${selfName()} resume ${this.plan.session}' continues`);
     let c = readControl(this.paths.dir);
     while (c?.pause && !this.halted()) {
       await sleep(250);

@@ -9,6 +9,7 @@ import { budgetInForce, readControl } from "../store/control.ts";
 import { budgetTokens, derivedStatus, type HistoryEntry } from "../store/state.ts";
 import type { Host } from "./host.ts";
 import { agentEnv, runAgent } from "./providers/index.ts";
+import { childCgroup, killCgroup } from "../lib/cgroup.ts";
 import type { TemplateValues } from "../defs/template.ts";
 
 export type HookKind = keyof HooksPlan;
@@ -60,6 +61,8 @@ async function runHook(h: Host, kind: HookKind, hook: HookPlan, input: string, e
   const s = h.state;
   const name = hook.command[0] === SELF_WORD ? "sessions" : basename(hook.command[0]!);
   let pgid = 0;
+  // Like an agent's: whatever the hook starts stays where kill and cleanup find it.
+  const cgroup = childCgroup(s.cgroup ?? null);
   try {
     const out = await runAgent({ name: "command", model: null, command: hook.command, bin: null }, hookVars(h, Number(env.SESSIONS_ITERATION)), {
       cwd: h.plan.root,
@@ -71,6 +74,7 @@ async function runHook(h: Host, kind: HookKind, hook: HookPlan, input: string, e
       // A command agent has no status to wait for; the hook's output file stands in.
       statusPath: join(h.paths.dir, "hooks.log"),
       echo: () => {},
+      cgroup,
       onStart: (g) => {
         pgid = g;
         s.agent_pgids = [...s.agent_pgids, g];
@@ -81,6 +85,7 @@ async function runHook(h: Host, kind: HookKind, hook: HookPlan, input: string, e
   } catch (e) {
     h.log.line(`hook ${kind} ${name} could not run (${(e as Error).message}); the session is not affected`);
   } finally {
+    await killCgroup(cgroup);
     if (pgid) {
       s.agent_pgids = s.agent_pgids.filter((g) => g !== pgid);
       h.save();

@@ -9,6 +9,8 @@ import type { StageProgress } from "./replay.ts";
 
 /** One stage being run: where its files go and who runs it (a parallel provider runs its own copy). */
 export interface StageRun {
+  /** Which run of the plan (1-based; a plan runs once unless it says `runs:`). */
+  run: number;
   node: number;
   stage: StagePlan;
   provider: { id: string | null; plan: ProviderPlan };
@@ -61,4 +63,7 @@ export interface Host {
   runStage(sr: StageRun): Promise<StageEnd>;
 }
 
-export const cursorOf = (sr: StageRun, iteration: number): Cursor => ({ node: sr.node, id: sr.stage.id, iteration, provider: sr.provider.id });
+export const cursorOf = (sr: StageRun, iteration: number): Cursor => ({ node: sr.node, id: sr.stage.id, iteration, provider: sr.provider.id, ...runOf(sr.run) });
+
+/** The run in a cursor or a history entry: only said after the first, so a plan that runs once records what it always did. */
+export const runOf = (run: number): { run?: number } => (run > 1 ? { run } : {});

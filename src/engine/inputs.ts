@@ -3,7 +3,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { InputsPlan, ParallelPlan, Plan } from "../defs/plan.ts";
-import { iterationDir, parallelDirName, stageDirName, type RunPaths } from "../store/paths.ts";
+import { iterationDir, nodesDir, parallelDirName, stageDirName, type RunPaths } from "../store/paths.ts";
 import type { StageRun } from "./host.ts";
 import { progressKey, type StageProgress } from "./replay.ts";
 
@@ -47,13 +47,13 @@ export function inputsFor(w: InputWorld, sr: StageRun, iteration: number): Input
     const idx = inBlock >= 0 ? inBlock : plan.nodes.findIndex((n) => n.id === inp.from);
     const from = inBlock >= 0 ? block!.stages[idx] : plan.nodes[idx];
     if (from && from.kind === "stage") {
-      const parent = inBlock >= 0 ? join(sr.stageDir, "..") : w.paths.dir;
+      const parent = inBlock >= 0 ? join(sr.stageDir, "..") : nodesDir(w.paths, sr.run, plan.runs ?? 1);
       const dir = join(parent, stageDirName(idx, from.id));
       const final = finalOutput(plan, { stage: from, stageDir: dir, cwd: inBlock >= 0 ? sr.cwd : plan.root });
       from_stage[from.id] = stageOutputs(dir, final, inp.select);
     }
   }
-  const from_parallel = inp.from_parallel ? [parallelInputs(w, inp.from_parallel)] : [];
+  const from_parallel = inp.from_parallel.map((fp) => parallelInputs(w, sr.run, fp));
   const first = plan.nodes.findIndex((n) => n.kind === "stage") === sr.node && !sr.provider.id;
   return {
     from_stage,
@@ -72,10 +72,11 @@ export function inputPaths(inputs: Inputs): string[] {
   ];
 }
 
-function parallelInputs(w: InputWorld, fp: NonNullable<InputsPlan["from_parallel"]>): FromParallel {
+/** A block's outputs in the same run as the stage that reads them. */
+function parallelInputs(w: InputWorld, run: number, fp: InputsPlan["from_parallel"][number]): FromParallel {
   const idx = w.plan.nodes.findIndex((n) => n.id === fp.block);
   const block = w.plan.nodes[idx] as ParallelPlan;
-  const dir = join(w.paths.dir, parallelDirName(idx, block.id));
+  const dir = join(nodesDir(w.paths, run, w.plan.runs ?? 1), parallelDirName(idx, block.id));
   const sIdx = block.stages.findIndex((s) => s.id === fp.stage);
   const stage = block.stages[sIdx]!;
   const providers: FromParallel["providers"] = {};
@@ -84,7 +85,7 @@ function parallelInputs(w: InputWorld, fp: NonNullable<InputsPlan["from_parallel
     const pdir = join(dir, "providers", p.id);
     const sdir = join(pdir, stageDirName(sIdx, stage.id));
     const outs = stageOutputs(sdir, join(sdir, "output.md"), fp.select);
-    const st = w.progress(progressKey(idx, p.id, stage.id));
+    const st = w.progress(progressKey(run, idx, p.id, stage.id));
     providers[p.id] = {
       output: outs[outs.length - 1] ?? null,
       outputs: outs,

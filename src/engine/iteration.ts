@@ -2,11 +2,12 @@
 // waits, and turning the agent's outcome into the history entry that events.jsonl records.
 import { existsSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { childCgroup, killCgroup } from "../lib/cgroup.ts";
 import { appendEvent, type SessionEvent } from "../store/events.ts";
 import { ensureDir, writeJsonAtomic } from "../store/fsx.ts";
 import { iterationDir, type RunPaths } from "../store/paths.ts";
 import { spendText, type ErrorKind, type HistoryEntry } from "../store/state.ts";
-import { cursorOf, type EngineError, type Host, type StageRun } from "./host.ts";
+import { cursorOf, runOf, type EngineError, type Host, type StageRun } from "./host.ts";
 import type { Plan, ProviderPlan } from "../defs/plan.ts";
 import type { TemplateValues } from "../defs/template.ts";
 import { agentEnv, runAgent, type AgentOutcome, type AgentRequest } from "./providers/index.ts";
@@ -131,9 +132,11 @@ async function attempt(h: Host, sr: StageRun, n: number): Promise<AttemptResult>
 export async function runRecorded(h: Host, sr: StageRun, plan: ProviderPlan, vars: TemplateValues, req: Omit<AgentRequest, "onStart" | "abort">): Promise<AgentOutcome> {
   const s = h.state;
   let pgid = 0;
+  const cgroup = childCgroup(s.cgroup ?? null);
   try {
     return await runAgent(plan, vars, {
       ...req,
+      cgroup,
       abort: h.abortSignal(sr),
       onStart: (g) => {
         pgid = g;
@@ -142,6 +145,9 @@ export async function runRecorded(h: Host, sr: StageRun, plan: ProviderPlan, var
       },
     });
   } finally {
+    // What escaped the process group (a setsid daemon, a cleared environment) is still in the cgroup.
+    const escaped = await killCgroup(cgroup);
+    if (escaped) h.log.line(`${h.label(sr)}: ended ${escaped} process(es) left behind by ${plan.name}`);
     s.agent_pgids = s.agent_pgids.filter((g) => g !== pgid);
   }
 }
@@ -158,10 +164,11 @@ function historyEntry(sr: StageRun, n: number, startedAt: string, outcome: Agent
     node: sr.node,
     stage: sr.stage.id,
     provider: sr.provider.id,
+    ...runOf(sr.run),
     iteration: n,
     decision: ok ? ok.decision : "failed",
-    reason: failure ? failure.message : (ok?.reason ?? null),
-    summary: status.ok ? (status.status.summary ?? null) : null,
+    reason: clip(failure ? failure.message : (ok?.reason ?? null)),
+    summary: clip(status.ok ? (status.status.summary ?? null) : null),
     started_at: startedAt,
     ended_at: now(),
     duration_ms: Math.round(outcome.spawn.durationMs),
@@ -185,7 +192,7 @@ export function recoverAttempts(plan: Plan, paths: RunPaths, starts: SessionEven
   const done: SessionEvent[] = [];
   for (const start of starts) {
     const c = start.cursor!;
-    const dir = iterationDir(stageDirOf(plan, paths, c.node, c.provider ?? null, c.id), c.iteration);
+    const dir = iterationDir(stageDirOf(plan, paths, c.run ?? 1, c.node, c.provider ?? null, c.id), c.iteration);
     const status = readAgentStatus(join(dir, "status.json"));
     if (!status.ok) continue;
     let ended = Date.now();
@@ -196,10 +203,11 @@ export function recoverAttempts(plan: Plan, paths: RunPaths, starts: SessionEven
       node: c.node,
       stage: c.id,
       provider: c.provider ?? null,
+      ...runOf(c.run ?? 1),
       iteration: c.iteration,
       decision: status.status.decision,
-      reason: status.status.reason ?? null,
-      summary: status.status.summary ?? null,
+      reason: clip(status.status.reason ?? null),
+      summary: clip(status.status.summary ?? null),
       started_at: start.ts,
       ended_at: new Date(ended).toISOString(),
       duration_ms: Math.max(0, Math.round(ended - Date.parse(start.ts))),
@@ -216,6 +224,10 @@ export function recoverAttempts(plan: Plan, paths: RunPaths, starts: SessionEven
   }
   return done;
 }
+
+/** A reason or summary is a line or a paragraph: the event log and every view get at most this much (status.json keeps it all). */
+const MAX_TEXT = 2000;
+const clip = (t: string | null) => (t && t.length > MAX_TEXT ? `${t.slice(0, MAX_TEXT)}…` : t);
 
 /** A crashed attempt's files are kept beside the new attempt, never overwritten. */
 function keepAside(dir: string): void {

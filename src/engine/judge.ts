@@ -47,7 +47,7 @@ export async function judge(h: Host, sr: StageRun, plan: ProviderPlan, n: number
   const verdictPath = join(view.dir, "judge.json");
   const output = readTextTail(view.files.output, 20_000) ?? "(no output)";
   const history = h.history
-    .filter((e) => e.stage === sr.stage.id && e.provider === sr.provider.id)
+    .filter((e) => e.stage === sr.stage.id && e.provider === sr.provider.id && (e.run ?? 1) === sr.run)
     .slice(-8)
     .map((e) => `- iteration ${e.iteration}: ${e.decision} — ${e.summary ?? ""} (${e.reason ?? ""})`)
     .join("\n");

@@ -1,4 +1,5 @@
 import { appendFileSync } from "node:fs";
+import { safe } from "../lib/output.ts";
 
 /** The engine's voice: a line on stderr (the pane) and in engine.log, and agent output with caps. */
 export class EngineLog {
@@ -16,7 +17,7 @@ export class EngineLog {
     try {
       appendFileSync(this.path, stamped);
     } catch {}
-    process.stderr.write(stamped);
+    process.stderr.write(safe(stamped, false));
   }
 
   /** A new iteration resets the caps, so one flooding agent cannot drown the pane or the log. */
@@ -45,7 +46,8 @@ export class EngineLog {
     if (!this.term) return;
     if (this.termBytes < this.limits.termPerIteration) {
       this.termBytes += text.length;
-      this.term.write(text);
+      // The pane is a terminal: agent text never reaches it with its control sequences (engine.log keeps them).
+      this.term.write(safe(text, false));
     } else if (!this.capNoted.term) {
       this.capNoted.term = true;
       this.term.write("\n[sessions] output continues in the iteration's output.md (not shown here)\n");

@@ -6,9 +6,9 @@ import type { ParallelPlan } from "../defs/plan.ts";
 import { errorMessage } from "../lib/errors.ts";
 import { ensureDir, writeJsonAtomic } from "../store/fsx.ts";
 import { parallelDirName } from "../store/paths.ts";
-import type { Host, StageEnd } from "./host.ts";
+import { runOf, type Host, type StageEnd } from "./host.ts";
 import { progressKey } from "./replay.ts";
-import { providerDir, providerStageRun } from "./view.ts";
+import { providerDir, providerStageRun, runNodesDir } from "./view.ts";
 import { prepareWorktree, worktreeCommits, type Worktree } from "./worktree.ts";
 
 interface ProviderResult {
@@ -18,28 +18,29 @@ interface ProviderResult {
   stages: Record<string, { status: string; iterations: number; reason: string; output: string }>;
 }
 
-export async function runParallel(h: Host, i: number, node: ParallelPlan): Promise<StageEnd> {
-  const dir = ensureDir(join(h.paths.dir, parallelDirName(i, node.id)));
+export async function runParallel(h: Host, run: number, i: number, node: ParallelPlan): Promise<StageEnd> {
+  const dir = ensureDir(join(runNodesDir(h.plan, h.paths, run), parallelDirName(i, node.id)));
   const results: Record<string, ProviderResult> = {};
   const siblings = new AbortController();
   const runOne = async (pi: number) => {
     const p = node.providers[pi]!;
-    const pdir = ensureDir(providerDir(h.paths, i, node.id, p.id));
+    const pdir = ensureDir(providerDir(h.plan, h.paths, run, i, p.id));
     const progress = join(pdir, "progress.md");
     if (!existsSync(progress)) writeFileSync(progress, `# Progress: ${h.plan.session} / ${node.id} / ${p.id}\n\n`);
     const res: ProviderResult = (results[p.id] = { status: "running", error: null, worktree: null, stages: {} });
     if (node.isolation === "worktree") {
       try {
-        res.worktree = await prepareWorktree(h.plan.root, join(pdir, "worktree"), `sessions/${h.plan.session}/${node.id}-${p.id}`);
+        // Each run works on a branch of its own (a branch is checked out in one worktree at a time).
+        res.worktree = await prepareWorktree(h.plan.root, join(pdir, "worktree"), `sessions/${h.plan.session}/${node.id}-${p.id}${run > 1 ? `-run${run}` : ""}`);
       } catch (e) {
         res.status = "failed";
         res.error = `could not create a git worktree: ${errorMessage(e)}`;
         return;
       }
     }
-    h.event("parallel_provider_start", { node: i, id: node.id, iteration: 0, provider: p.id }, { worktree: res.worktree?.path ?? null });
+    h.event("parallel_provider_start", { node: i, id: node.id, iteration: 0, provider: p.id, ...runOf(run) }, { worktree: res.worktree?.path ?? null });
     for (let s = 0; s < node.stages.length; s++) {
-      const sr = providerStageRun(h.plan, h.paths, i, pi, s, res.worktree?.path ?? h.plan.root);
+      const sr = providerStageRun(h.plan, h.paths, run, i, pi, s, res.worktree?.path ?? h.plan.root);
       if (node.fail_fast) sr.cancel = siblings.signal;
       const end = await h.runStage(sr);
       res.stages[sr.stage.id] = {
@@ -49,7 +50,7 @@ export async function runParallel(h: Host, i: number, node: ParallelPlan): Promi
         output: join(sr.stageDir, "output.md"),
       };
       if (end.ok) {
-        h.markStageDone(progressKey(i, p.id, sr.stage.id), end.iterations);
+        h.markStageDone(progressKey(run, i, p.id, sr.stage.id), end.iterations);
         continue;
       }
       res.status = end.error.kind !== "signal" ? "failed" : h.killed ? "killed" : "cancelled";
@@ -59,7 +60,7 @@ export async function runParallel(h: Host, i: number, node: ParallelPlan): Promi
     }
     if (res.status === "running") res.status = "complete";
     if (res.worktree) res.worktree = { ...res.worktree, commits: await worktreeCommits(res.worktree) };
-    h.event("parallel_provider_complete", { node: i, id: node.id, iteration: 0, provider: p.id }, { status: res.status, error: res.error });
+    h.event("parallel_provider_complete", { node: i, id: node.id, iteration: 0, provider: p.id, ...runOf(run) }, { status: res.status, error: res.error });
   };
   await Promise.all(node.providers.map((_, pi) => runOne(pi)));
   writeJsonAtomic(join(dir, "manifest.json"), {

@@ -1,5 +1,12 @@
-import { renderTemplate, type TemplateValues } from "../defs/template.ts";
-import { which } from "../lib/proc.ts";
+// A queue stage's check before each iteration: its command (words, never a shell) runs like an
+// agent, recorded and ended with its whole process group, and the lines it prints are the items left.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { readText } from "../store/fsx.ts";
+import type { Host, StageRun } from "./host.ts";
+import { runRecorded } from "./iteration.ts";
+import { agentEnv } from "./providers/index.ts";
+import { iterationView } from "./view.ts";
 
 export interface QueueCheck {
   ok: boolean;
@@ -20,17 +27,28 @@ export function countItems(output: string): number {
   return lines.length;
 }
 
-/** Run a queue stage's command (words, never a shell) before an iteration; its output lines are the items left. */
-export async function runQueueCommand(words: string[], vars: TemplateValues, cwd: string, abort: AbortSignal): Promise<QueueCheck> {
+/** Items left before iteration `next`: the command sees that iteration's template values and environment. */
+export async function checkQueue(h: Host, sr: StageRun, next: number): Promise<QueueCheck> {
+  const words = sr.stage.termination.command ?? [];
   if (!words.length) return { ok: false, items: 0, error: "no queue command" };
-  const argv = words.map((w) => renderTemplate(w, vars));
-  const bin = argv[0]!.includes("/") ? argv[0]! : which(argv[0]!);
-  if (!bin) return { ok: false, items: 0, error: `${argv[0]} not found on PATH` };
+  const view = iterationView(h, sr, next);
+  // stdout alone is the list (queue.out); queue.log has stdout and stderr for people.
+  const out = join(sr.stageDir, "queue.out");
+  const log = join(sr.stageDir, "queue.log");
+  for (const f of [out, log]) rmSync(f, { force: true });
+  const outcome = await runRecorded(h, sr, { name: "command", model: null, command: words, bin: null }, view.vars, {
+    cwd: sr.cwd,
+    env: agentEnv(view.env),
+    prompt: "",
+    timeoutMs: 120_000,
+    outputPath: log,
+    rawPath: out,
+    statusPath: view.files.status,
+    echo: () => {},
+  });
+  if (outcome.failure) return { ok: false, items: 0, error: outcome.failure.message };
   try {
-    const p = Bun.spawn([bin, ...argv.slice(1)], { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe", signal: abort, timeout: 120_000 });
-    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-    if (code !== 0) return { ok: false, items: 0, error: `${argv.join(" ")} exited ${code}: ${err.trim().split("\n").pop() ?? ""}` };
-    return { ok: true, items: countItems(out), error: null };
+    return { ok: true, items: countItems(readText(out, 16 << 20) ?? ""), error: null };
   } catch (e) {
     return { ok: false, items: 0, error: (e as Error).message };
   }

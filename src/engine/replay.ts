@@ -6,8 +6,10 @@ import type { SessionEvent } from "../store/events.ts";
 import { HistoryEntrySchema, type HistoryEntry } from "../store/state.ts";
 import type { Decision } from "./termination.ts";
 
-/** A stage's progress, keyed by node index, provider and stage id (a parallel block has several). */
-export const progressKey = (node: number, provider: string | null, stage: string) => `${node}/${provider ?? ""}/${stage}`;
+/** A stage's progress, keyed by run, node index, provider and stage id (a parallel block has several). */
+export const progressKey = (run: number, node: number, provider: string | null, stage: string) => `${run}/${node}/${provider ?? ""}/${stage}`;
+/** A node of one run, in `nodesDone`. */
+export const nodeKey = (run: number, node: number) => `${run}/${node}`;
 
 export interface StageProgress {
   completed: number;
@@ -20,7 +22,8 @@ export interface StageProgress {
 export interface Replay {
   history: HistoryEntry[];
   stages: Map<string, StageProgress>;
-  nodesDone: Set<number>;
+  /** nodeKey(run, node) of every node completed. */
+  nodesDone: Set<string>;
 }
 
 /**
@@ -41,52 +44,57 @@ export function replay(events: SessionEvent[]): Replay {
       const entry = h.output;
       r.history.push(entry);
       if (entry.decision === "failed") continue;
-      const s = get(progressKey(entry.node, entry.provider, entry.stage));
+      const s = get(progressKey(entry.run ?? 1, entry.node, entry.provider, entry.stage));
       // Only the next iteration in order counts: a duplicate or a gap is evidence of a bug, not progress.
       if (entry.iteration === s.completed + 1) {
         s.completed = entry.iteration;
         s.decisions.push(entry.decision as Decision);
       }
     } else if (e.type === "judge_complete" && e.cursor) {
-      get(progressKey(e.cursor.node, e.cursor.provider ?? null, e.cursor.id)).judged = e.cursor.iteration;
+      get(progressKey(e.cursor.run ?? 1, e.cursor.node, e.cursor.provider ?? null, e.cursor.id)).judged = e.cursor.iteration;
     } else if (e.type === "stage_complete" && e.cursor) {
-      get(progressKey(e.cursor.node, e.cursor.provider ?? null, e.cursor.id)).done = true;
+      get(progressKey(e.cursor.run ?? 1, e.cursor.node, e.cursor.provider ?? null, e.cursor.id)).done = true;
     } else if (e.type === "node_complete" && e.cursor && e.data.status === "complete") {
-      r.nodesDone.add(e.cursor.node);
+      r.nodesDone.add(nodeKey(e.cursor.run ?? 1, e.cursor.node));
     }
   }
   return r;
 }
 
 export interface ResumePoint {
+  /** The run (1-based) of a plan that runs several times. */
+  run: number;
   node: number;
   id: string | null;
   iteration: number;
 }
 
-/** The first node not complete and, in it, the first iteration not completed (the lowest among parallel providers). */
+/** The first run with a node not complete, that node and, in it, the first iteration not completed (the lowest among parallel providers). */
 export function resumePoint(plan: Plan, done: Replay): ResumePoint {
-  const next = (node: number, provider: string | null, stage: string) => {
-    const p = done.stages.get(progressKey(node, provider, stage));
-    return (p?.completed ?? 0) + (p?.done ? 0 : 1);
-  };
-  for (let i = 0; i < plan.nodes.length; i++) {
-    if (done.nodesDone.has(i)) continue;
-    const n = plan.nodes[i]!;
-    if (n.kind === "stage") return { node: i, id: n.id, iteration: next(i, null, n.id) };
-    const firsts = n.providers.map((p) => {
-      const open = n.stages.find((s) => !done.stages.get(progressKey(i, p.id, s.id))?.done);
-      return open ? next(i, p.id, open.id) : Infinity;
-    });
-    const first = Math.min(...firsts);
-    return { node: i, id: n.id, iteration: Number.isFinite(first) ? first : 0 };
+  const runs = plan.runs ?? 1;
+  for (let run = 1; run <= runs; run++) {
+    const next = (node: number, provider: string | null, stage: string) => {
+      const p = done.stages.get(progressKey(run, node, provider, stage));
+      return (p?.completed ?? 0) + (p?.done ? 0 : 1);
+    };
+    for (let i = 0; i < plan.nodes.length; i++) {
+      if (done.nodesDone.has(nodeKey(run, i))) continue;
+      const n = plan.nodes[i]!;
+      if (n.kind === "stage") return { run, node: i, id: n.id, iteration: next(i, null, n.id) };
+      const firsts = n.providers.map((p) => {
+        const open = n.stages.find((s) => !done.stages.get(progressKey(run, i, p.id, s.id))?.done);
+        return open ? next(i, p.id, open.id) : Infinity;
+      });
+      const first = Math.min(...firsts);
+      return { run, node: i, id: n.id, iteration: Number.isFinite(first) ? first : 0 };
+    }
   }
-  return { node: plan.nodes.length, id: null, iteration: 0 };
+  return { run: runs, node: plan.nodes.length, id: null, iteration: 0 };
 }
 
 /** Iterations that were started and never completed (an engine that died while its agent ran), oldest first. */
 export function unfinished(events: SessionEvent[]): SessionEvent[] {
-  const key = (e: SessionEvent) => (e.cursor ? `${progressKey(e.cursor.node, e.cursor.provider ?? null, e.cursor.id)}#${e.cursor.iteration}` : "");
+  const key = (e: SessionEvent) => (e.cursor ? `${progressKey(e.cursor.run ?? 1, e.cursor.node, e.cursor.provider ?? null, e.cursor.id)}#${e.cursor.iteration}` : "");
   const open = new Map<string, SessionEvent>();
   for (const e of events) {
     if (e.type === "iteration_start" && e.cursor) open.set(key(e), e);

@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
 import { readPlan, type Plan } from "../defs/plan.ts";
 import { errorMessage, failed, notFound } from "../lib/errors.ts";
-import { acquireLock, releaseLock, transferLock } from "../store/lock.ts";
+import { acquireLock, keepWithError, releaseLock, transferLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
-import type { State } from "../store/state.ts";
+import { readState, type State } from "../store/state.ts";
 import { Engine } from "./engine.ts";
+import { killCgroup } from "../lib/cgroup.ts";
 import { EngineLog } from "./log.ts";
 import { announce } from "./notify.ts";
+import { selfName } from "../lib/proc.ts";
 
 export interface RunOptions {
   root: string;
@@ -28,7 +30,7 @@ export interface RunOptions {
 /** The engine process: take the lock, run the plan, and always leave an honest state and no lock. */
 export async function runSession(o: RunOptions): Promise<State> {
   const paths = runPaths(o.root, o.session);
-  if (!existsSync(paths.dir)) throw notFound(`session ${o.session} has no run directory`, { hint: "start it with 'sessions start'" });
+  if (!existsSync(paths.dir)) throw notFound(`session ${o.session} has no run directory`, { hint: `start it with '${selfName()} start'` });
   const log = new EngineLog(paths.log, o.echo === "stdout" ? process.stdout : process.stderr);
   let plan: Plan;
   try {
@@ -41,7 +43,11 @@ export async function runSession(o: RunOptions): Promise<State> {
     if (o.handoff || o.lockHeld) releaseLock(paths.lock);
     throw e;
   }
+  // What a dead engine's agents left running (however detached) ends before this one starts.
+  const previous = readState(paths.state);
+  if (previous.ok) await killCgroup(previous.state.cgroup);
   let engine: Engine | null = null;
+  let keptLock = false;
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (!engine) return;
@@ -55,12 +61,16 @@ export async function runSession(o: RunOptions): Promise<State> {
     engine = new Engine({ plan, paths, log, resume: existsSync(paths.events), tmux: o.tmux });
     state = await engine.run();
   } catch (e) {
-    log.line(`engine error: ${errorMessage(e)}`);
-    engine?.failWith(`engine error: ${errorMessage(e)}`);
-    throw failed(`engine error: ${errorMessage(e)}`, { hint: `see ${paths.log}` });
+    const message = `engine error: ${errorMessage(e)}`;
+    log.line(message);
+    // Unable to write even that into state.json: the lock keeps it, stale, so status can say why.
+    if (!engine?.failWith(message)) keptLock = keepWithError(paths.lock, message);
+    throw failed(message, { hint: `see ${paths.log}` });
   } finally {
     for (const s of signals) process.off(s, onSignal);
-    releaseLock(paths.lock);
+    // Anything an agent left running, however it detached, ends with its session.
+    await killCgroup(engine?.state.cgroup ?? null);
+    if (!keptLock) releaseLock(paths.lock);
   }
   // After the lock is gone: a slow notifier must not hold the session.
   await announce(plan, state);

@@ -2,9 +2,10 @@
 // prompt, context.json and PIPELINE_* environment. The engine, --dry-run, the judge and the queue
 // check all ask here, so what is shown and what runs cannot differ.
 import { join } from "node:path";
+import { modernModel } from "../defs/legacy.ts";
 import type { Plan, StagePlan } from "../defs/plan.ts";
 import { renderTemplate, type TemplateValues } from "../defs/template.ts";
-import { iterationDir, parallelDirName, stageDirName, type RunPaths } from "../store/paths.ts";
+import { iterationDir, nodesDir, parallelDirName, stageDirName, type RunPaths } from "../store/paths.ts";
 import type { StageRun } from "./host.ts";
 import { finalOutput, inputPaths, inputsFor, type InputWorld, type Inputs } from "./inputs.ts";
 
@@ -26,40 +27,49 @@ export interface IterationView {
   env: Record<string, string>;
 }
 
+/** Where run `run` of the plan keeps its node folders. */
+export const runNodesDir = (plan: Plan, paths: RunPaths, run: number) => nodesDir(paths, run, plan.runs ?? 1);
+
 /** A top-level stage node's run. */
-export function stageRun(plan: Plan, paths: RunPaths, node: number): StageRun {
+export function stageRun(plan: Plan, paths: RunPaths, run: number, node: number): StageRun {
   const stage = plan.nodes[node] as StagePlan;
-  return { node, stage, provider: { id: null, plan: stage.provider }, stageDir: join(paths.dir, stageDirName(node, stage.id)), progress: paths.progress, cwd: plan.root, index: node };
+  const stageDir = join(runNodesDir(plan, paths, run), stageDirName(node, stage.id));
+  return { run, node, stage, provider: { id: null, plan: stage.provider }, stageDir, progress: paths.progress, cwd: plan.root, index: node };
 }
 
 /** Where a parallel provider keeps its progress, its stages and (with isolation) its worktree. */
-export const providerDir = (paths: RunPaths, node: number, blockId: string, provider: string) => join(paths.dir, parallelDirName(node, blockId), "providers", provider);
+export const providerDir = (plan: Plan, paths: RunPaths, run: number, node: number, provider: string) =>
+  join(runNodesDir(plan, paths, run), parallelDirName(node, plan.nodes[node]!.id), "providers", provider);
 
 /**
  * Stage `s` of a parallel block as provider `p` runs it: the block's provider, with the stage's
- * model when the provider names none.
+ * model (as this provider spells it) when the provider names none, and the provider's own inputs
+ * when it has them for this stage.
  */
-export function providerStageRun(plan: Plan, paths: RunPaths, node: number, p: number, s: number, cwd: string): StageRun {
+export function providerStageRun(plan: Plan, paths: RunPaths, run: number, node: number, p: number, s: number, cwd: string): StageRun {
   const block = plan.nodes[node]!;
   if (block.kind !== "parallel") throw new Error(`node ${node} is not a parallel block`);
   const prov = block.providers[p]!;
   const stage = block.stages[s]!;
-  const pdir = providerDir(paths, node, block.id, prov.id);
-  const provider = { ...prov.provider, model: prov.provider.model ?? stage.provider.model };
-  return { node, stage: { ...stage, provider }, provider: { id: prov.id, plan: provider }, stageDir: join(pdir, stageDirName(s, stage.id)), progress: join(pdir, "progress.md"), cwd, index: s };
+  const pdir = providerDir(plan, paths, run, node, prov.id);
+  const own = prov.provider;
+  const fallback = own.model === null ? modernModel(own.name, stage.provider.model, stage.provider.effort ?? null) : null;
+  const provider = fallback ? { ...own, model: fallback.model, effort: own.effort ?? fallback.effort } : own;
+  const inputs = prov.inputs?.[stage.id] ?? stage.inputs;
+  return { run, node, stage: { ...stage, provider, inputs }, provider: { id: prov.id, plan: provider }, stageDir: join(pdir, stageDirName(s, stage.id)), progress: join(pdir, "progress.md"), cwd, index: s };
 }
 
-/** The directory of stage `id` of node `node` (as `provider` runs it, in a parallel block). */
-export function stageDirOf(plan: Plan, paths: RunPaths, node: number, provider: string | null, id: string): string {
+/** The directory of stage `id` of node `node` in run `run` (as `provider` runs it, in a parallel block). */
+export function stageDirOf(plan: Plan, paths: RunPaths, run: number, node: number, provider: string | null, id: string): string {
   const n = plan.nodes[node];
-  if (n?.kind !== "parallel") return join(paths.dir, stageDirName(node, id));
-  return join(providerDir(paths, node, n.id, provider ?? ""), stageDirName(n.stages.findIndex((s) => s.id === id), id));
+  if (n?.kind !== "parallel") return join(runNodesDir(plan, paths, run), stageDirName(node, id));
+  return join(providerDir(plan, paths, run, node, provider ?? ""), stageDirName(n.stages.findIndex((s) => s.id === id), id));
 }
 
 /** What the first iteration of a new session will see (what --dry-run shows). */
 export function firstIteration(plan: Plan, paths: RunPaths): IterationView {
   const first = plan.nodes[0]!;
-  const sr = first.kind === "stage" ? stageRun(plan, paths, 0) : providerStageRun(plan, paths, 0, 0, 0, plan.root);
+  const sr = first.kind === "stage" ? stageRun(plan, paths, 1, 0) : providerStageRun(plan, paths, 1, 0, 0, 0, plan.root);
   return iterationView({ plan, paths, progress: () => undefined, contextOverride: null }, sr, 1);
 }
 
@@ -107,6 +117,7 @@ function buildContext(plan: Plan, sr: StageRun, iteration: number, given: { path
     pipeline: plan.type === "pipeline" ? plan.target.name : null,
     type: plan.type,
     stage: { id: sr.stage.id, index: sr.index, template: sr.stage.stage, provider: sr.provider.id },
+    run: { index: sr.run, of: plan.runs ?? 1 },
     iteration,
     paths: given.paths,
     inputs: given.inputs,

@@ -1,22 +1,46 @@
-import type { ConsolaInstance } from "consola";
-
 const useColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!process.stdout.isTTY;
+/** Colour only to a terminal: text from elsewhere (citty's usage) is stripped when this is false. */
+export const colorOn = useColor;
 const errColor = !process.env.NO_COLOR && process.env.TERM !== "dumb" && !!process.stderr.isTTY;
 const quiet = !!process.env.SESSIONS_QUIET;
 
+/** The colour codes this module paints with: the only escape sequences human output may carry, and only on a terminal. */
+const OWN_SGR = /(\x1b\[(?:0|1|2|3[1-6])m)/;
+/** C0 controls but tab and newline, DEL, C1 controls (some terminals take U+009B as CSI); CRLF is a newline. */
+const CONTROL = /\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+const shown = (ch: string) => {
+  if (ch === "\r\n") return "\n";
+  const n = ch.charCodeAt(0);
+  return n < 0x20 ? `^${String.fromCharCode(n + 64)}` : n === 0x7f ? "^?" : `\\u${n.toString(16).padStart(4, "0")}`;
+};
+
 /**
- * Logs go to stderr so that stdout carries only data (one JSON document under --json). Plain lines
- * here; consola (and its start-up cost) loads only for prompts, which few commands need.
+ * Text for a person's terminal. Agent output, state files, definitions and error messages may hold
+ * escape sequences (OSC 52 clipboard writes, title changes, cursor moves): every control character
+ * is shown as `^X` instead (C1 as `\u009b`), except our own colours when `colors` is on. Every
+ * human view reaches the terminal through here; --json output is JSON-escaped and stays exact.
+ */
+export function safe(text: string, colors = useColor): string {
+  if (!colors) return text.replace(CONTROL, shown);
+  return text
+    .split(OWN_SGR)
+    .map((part, i) => (i % 2 ? part : part.replace(CONTROL, shown)))
+    .join("");
+}
+
+/** A human message on stderr (errors, reports shown before a question), neutralized like stdout. */
+export function errOut(text: string): void {
+  process.stderr.write(`${safe(text, errColor)}\n`);
+}
+
+/**
+ * Logs go to stderr so that stdout carries only data (one JSON document under --json). Plain
+ * lines here; prompts are lib/prompt.ts.
  */
 export const log = {
-  info: (msg: string) => quiet || process.stderr.write(`${errColor ? "\x1b[36mℹ\x1b[0m" : "ℹ"} ${msg}\n`),
-  warn: (msg: string) => process.stderr.write(`${errColor ? "\x1b[33mwarning\x1b[0m" : "warning"} ${msg}\n`),
-  error: (msg: string | undefined) => process.stderr.write(`${errColor ? "\x1b[31merror\x1b[0m" : "error"} ${msg ?? ""}\n`),
-  /** A consola prompt on stderr; Ctrl-C gives a symbol, not the default answer. */
-  async prompt(...args: Parameters<ConsolaInstance["prompt"]>) {
-    const { createConsola } = await import("consola");
-    return createConsola({ stdout: process.stderr, stderr: process.stderr }).prompt(...args);
-  },
+  info: (msg: string) => quiet || process.stderr.write(`${errColor ? "\x1b[36mℹ\x1b[0m" : "ℹ"} ${safe(msg, errColor)}\n`),
+  warn: (msg: string) => process.stderr.write(`${errColor ? "\x1b[33mwarning\x1b[0m" : "warning"} ${safe(msg, errColor)}\n`),
+  error: (msg: string | undefined) => process.stderr.write(`${errColor ? "\x1b[31merror\x1b[0m" : "error"} ${safe(msg ?? "", errColor)}\n`),
 };
 
 const paint = (code: string) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -32,11 +56,28 @@ export const c = {
 
 export const stdoutIsTTY = () => !!process.stdout.isTTY;
 
+/**
+ * The reader went away (`sessions tail | head`): Bun reports EPIPE as an 'error' event, which
+ * unhandled is a stack trace and exit 1. Here it only ends our output: later writes are dropped,
+ * follow loops stop (stdoutClosed), and the command exits with the code of what it did.
+ */
+let stdoutGone = false;
+export const stdoutClosed = () => stdoutGone;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    if (stream === process.stdout) stdoutGone = true;
+  });
+}
+
 export function out(text = ""): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  if (stdoutGone) return;
+  const t = safe(text);
+  process.stdout.write(t.endsWith("\n") ? t : `${t}\n`);
 }
 
 export function json(data: unknown): void {
+  if (stdoutGone) return;
   process.stdout.write(`${JSON.stringify(data)}\n`);
 }
 
@@ -47,12 +88,22 @@ export function emit(asJson: boolean | undefined, data: unknown, human: () => st
   if (typeof text === "string" && text.length) out(text);
 }
 
-export function table(rows: string[][], header?: string[]): string {
+/** The terminal's width when stdout is one (a longer line wraps mid-word there), else none. */
+export const termWidth = (): number | undefined => (process.stdout.isTTY ? process.stdout.columns || 80 : undefined);
+
+/** Columns padded to line up; with `width`, the last column is cut (…) so that no line wraps. */
+export function table(rows: string[][], header?: string[], width?: number): string {
   const all = header ? [header, ...rows] : rows;
   const widths: number[] = [];
   for (const r of all) r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(cell).length)));
+  const fit = (cell: string, at: number) => {
+    const room = width === undefined ? Infinity : Math.max(10, width - at);
+    return visible(cell).length > room ? `${visible(cell).slice(0, room - 1)}…` : cell;
+  };
   const fmt = (r: string[]) =>
-    r.map((cell, i) => (i === r.length - 1 ? cell : cell + " ".repeat(widths[i]! - visible(cell).length))).join("  ");
+    r
+      .map((cell, i) => (i === r.length - 1 ? fit(cell, widths.slice(0, i).reduce((a, w) => a + w + 2, 0)) : cell + " ".repeat(widths[i]! - visible(cell).length)))
+      .join("  ");
   const lines = all.map(fmt);
   if (header) lines[0] = c.bold(lines[0]!);
   return lines.join("\n");

@@ -43,12 +43,30 @@ export function pidStart(pid: number): string | null {
   return r.exitCode === 0 && out ? out : null;
 }
 
-/** Alive and the same process that was recorded (not a reused pid). */
-export function isSameProcess(pid: number | null | undefined, start: string | null | undefined): boolean {
-  if (!pid || !isAlive(pid)) return false;
-  if (!start) return true;
+/**
+ * What became of a process recorded with its start time: it still runs (`same`), exited but is not
+ * reaped yet (`exited`), is gone, or its pid now belongs to another process (`reused`). Without a
+ * recorded start time a live pid cannot be told from a reused one (`unverified`).
+ */
+export type ProcessCheck = "same" | "exited" | "gone" | "reused" | "unverified";
+
+export function checkProcess(pid: number | null | undefined, start: string | null | undefined): ProcessCheck {
+  if (!pid || pid <= 0) return "gone";
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return "gone";
+  }
+  if (isZombie(procStat(pid))) return "exited";
+  if (!start) return "unverified";
   const now = pidStart(pid);
-  return now === null || now === start;
+  return now === null || now === start ? "same" : "reused";
+}
+
+/** Alive and the same process that was recorded (not a reused pid); with no start time recorded, alive. */
+export function isSameProcess(pid: number | null | undefined, start: string | null | undefined): boolean {
+  const c = checkProcess(pid, start);
+  return c === "same" || c === "unverified";
 }
 
 /** Signal a whole process group; false when it no longer exists. */
@@ -62,9 +80,104 @@ export function killGroup(pgid: number, signal: NodeJS.Signals = "SIGTERM"): boo
 }
 
 /**
- * Whether any process of the group still runs. Zombies do not count: where PID 1 reaps lazily
- * (containers), a killed child lingers as a zombie that kill(-pgid, 0) still reports.
+ * The processes of a group that still run, from one scan of /proc; null where there is no /proc
+ * (macOS). Zombies do not count: where PID 1 reaps lazily (containers), a killed child lingers as a
+ * zombie that kill(-pgid, 0) still reports.
  */
+export function groupMembers(pgid: number): number[] | null {
+  return processes()?.filter((p) => p.pgid === pgid && !p.zombie).map((p) => p.pid) ?? null;
+}
+
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  start: string;
+  zombie: boolean;
+}
+
+/** Every process, from the one scan of /proc; null where there is none (macOS). */
+export function processes(): ProcInfo[] | null {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return null;
+  }
+  const out: ProcInfo[] = [];
+  for (const e of entries) {
+    if (e.charCodeAt(0) > 57) continue;
+    const f = procStat(Number(e));
+    if (f) out.push({ pid: Number(e), ppid: Number(f[1]), pgid: Number(f[2]), start: f[19] ?? "", zombie: isZombie(f) });
+  }
+  return out;
+}
+
+/**
+ * What an agent started outside its process group (Claude Code and Codex run each command in a
+ * session of its own), followed by parent pid while the agent runs, for where there is no cgroup to
+ * hold them: a process whose parent died before it was seen is out of reach.
+ */
+export class Descendants {
+  private known = new Map<number, string>();
+  constructor(private readonly leader: number) {}
+
+  refresh(): void {
+    const all = processes();
+    if (!all) return;
+    const children = new Map<number, ProcInfo[]>();
+    for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+    // From the agent and from every tracked process still running: an orphan's children are still its own.
+    const queue = [this.leader, ...this.alive(false)];
+    const seen = new Set(queue);
+    for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+      for (const c of children.get(pid) ?? []) {
+        this.known.set(c.pid, c.start);
+        if (!seen.has(c.pid)) {
+          seen.add(c.pid);
+          queue.push(c.pid);
+        }
+      }
+    }
+  }
+
+  /** Tracked processes still running as themselves (outside the agent's group, unless `outsideOnly` is false). */
+  alive(outsideOnly = true): number[] {
+    const out: number[] = [];
+    for (const [pid, start] of this.known) {
+      const f = procStat(pid);
+      if (!f || f[19] !== start || isZombie(f)) this.known.delete(pid);
+      else if (!outsideOnly || Number(f[2]) !== this.leader) out.push(pid);
+    }
+    return out;
+  }
+
+  /** Each one and the group it leads: SIGTERM, up to `graceMs`, then SIGKILL. */
+  async stop(graceMs: number): Promise<void> {
+    const signal = (sig: NodeJS.Signals) => {
+      for (const pid of this.alive()) {
+        if (Number(procStat(pid)?.[2]) === pid) killGroup(pid, sig);
+        try {
+          process.kill(pid, sig);
+        } catch {}
+      }
+    };
+    if (!this.alive().length) return;
+    signal("SIGTERM");
+    if (!(await waitFor(() => !this.alive().length, graceMs, 25))) signal("SIGKILL");
+  }
+}
+
+/** Whether a process's environment holds `entry` (`NAME=value`); false when it cannot be read. */
+export function hasEnv(pid: number, entry: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(entry);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether any process of the group still runs (zombies do not count). */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -72,18 +185,8 @@ export function groupAlive(pgid: number): boolean {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
   if (process.platform !== "linux") return true;
-  let pids: string[];
-  try {
-    pids = readdirSync("/proc");
-  } catch {
-    return true;
-  }
-  for (const pid of pids) {
-    if (pid.charCodeAt(0) > 57) continue;
-    const fields = procStat(Number(pid));
-    if (fields && Number(fields[2]) === pgid && !isZombie(fields)) return true;
-  }
-  return false;
+  const members = groupMembers(pgid);
+  return members === null || members.length > 0;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -99,11 +202,16 @@ export async function waitFor<T>(check: () => T | Promise<T>, ms: number, every 
   }
 }
 
-/** TERM the group, then KILL it if it is still there after `graceMs`. */
+/**
+ * The one way a process group is stopped: SIGTERM, up to `graceMs` for it to end, then SIGKILL and
+ * up to a second more for the kernel to take it down. False when the group did not exist.
+ */
 export async function stopGroup(pgid: number, graceMs = 3000): Promise<boolean> {
-  if (!killGroup(pgid, "SIGTERM")) return false;
-  const gone = await waitFor(() => !groupAlive(pgid), graceMs, 20);
-  if (!gone) killGroup(pgid, "SIGKILL");
+  if (!groupAlive(pgid) || !killGroup(pgid, "SIGTERM")) return false;
+  if (!(await waitFor(() => !groupAlive(pgid), graceMs, 20))) {
+    killGroup(pgid, "SIGKILL");
+    await waitFor(() => !groupAlive(pgid), 1000, 20);
+  }
   return true;
 }
 
@@ -111,6 +219,23 @@ export async function stopGroup(pgid: number, graceMs = 3000): Promise<boolean> 
 export function selfArgv(): string[] {
   if (isCompiled()) return [process.execPath];
   return [process.execPath, Bun.main];
+}
+
+let name: string | undefined;
+/**
+ * How hints name this program: argv[0] as the user typed it (`sessions`, `./scripts/sessions`), so
+ * that a hint copied into the same shell runs the same binary. Bun replaces argv[0] with "bun";
+ * Linux keeps the typed one in /proc/self/cmdline. Elsewhere, and in development, "sessions".
+ */
+export function selfName(): string {
+  if (name !== undefined) return name;
+  let typed = "";
+  if (isCompiled()) {
+    try {
+      typed = readFileSync("/proc/self/cmdline", "utf8").split("\0")[0] ?? "";
+    } catch {}
+  }
+  return (name = typed && !/\s/.test(typed) ? typed : "sessions");
 }
 
 export function isCompiled(): boolean {

@@ -1,5 +1,6 @@
 /** Watching a session from outside: new lines of a growing file, and whether the session has ended. */
 import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { stdoutClosed } from "../lib/output.ts";
 import { sleep } from "../lib/proc.ts";
 import { parseEvents, tailEvents, type EventsRead } from "../store/events.ts";
 import { runPaths } from "../store/paths.ts";
@@ -75,7 +76,8 @@ export const poll = (root: string, session: string) => evidence(root, session, f
 
 /**
  * Call `step` every `everyMs` until it returns true or the user presses Ctrl-C; returns how it
- * stopped. Ctrl-C ends a follow quietly instead of killing the process with 130.
+ * stopped. Ctrl-C ends a follow quietly instead of killing the process with 130, and so does the
+ * reader of stdout going away (`| head`).
  */
 export async function loop(step: () => boolean | Promise<boolean>, everyMs: number, deadline = Infinity): Promise<"done" | "interrupted" | "timeout"> {
   let interrupted = false;
@@ -86,7 +88,7 @@ export async function loop(step: () => boolean | Promise<boolean>, everyMs: numb
   try {
     for (;;) {
       if (await step()) return "done";
-      if (interrupted) return "interrupted";
+      if (interrupted || stdoutClosed()) return "interrupted";
       if (Date.now() >= deadline) return "timeout";
       await sleep(Math.max(0, Math.min(everyMs, deadline - Date.now())));
       if (interrupted) return "interrupted";

@@ -1,16 +1,16 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { notFound } from "../lib/errors.ts";
-import { tmuxName } from "../lib/names.ts";
-import { isSameProcess } from "../lib/proc.ts";
-import { readLock, type LockView } from "../store/lock.ts";
-import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
-import { derivedStatus, readState, type DisplayStatus, type State } from "../store/state.ts";
+import { ARCHIVED_RUN, SESSION_NAME, tmuxNames } from "../lib/names.ts";
+import { isSameProcess, selfName } from "../lib/proc.ts";
 import { budgetInForce, readControl } from "../store/control.ts";
+import { lockOf, readLock, type LockView } from "../store/lock.ts";
+import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
+import { derivedStatus, readState, RUNNING, type DisplayStatus, type State } from "../store/state.ts";
 import { readEvents } from "../store/events.ts";
 import { agentsOf, readPlan, type Plan } from "../defs/plan.ts";
 import { replay } from "../engine/replay.ts";
-import { hasSession, listSessions, type TmuxSession } from "../tmux.ts";
+import { listSessions, type TmuxSession } from "../tmux.ts";
 
 export interface Evidence {
   session: string;
@@ -24,9 +24,12 @@ export interface Evidence {
   stalled: boolean;
 }
 
-const RUNNING = new Set(["running", "paused"]);
 
-/** The displayed status from independent evidence: the state file, the engine's pid + start time, the lock. */
+/**
+ * The displayed status from independent evidence: the state file, the engine's pid + start time, the
+ * lock. Only what this host can check counts: a lock that cannot be verified (another host, no start
+ * time) makes nothing alive by itself.
+ */
 export function judge(session: string, read: ReturnType<typeof readState>, lock: LockView, tmux: boolean, now = Date.now()): Evidence {
   if (!read.ok) {
     return { session, state: null, problem: read.why, status: "unreadable", alive: lock.state === "live", tmux, lock, stalled: false };
@@ -50,7 +53,16 @@ export function isStalled(s: State, now = Date.now()): boolean {
 
 export function evidence(root: string, session: string, tmux?: boolean): Evidence {
   const p = runPaths(root, session);
-  return judge(session, readState(p.state), readLock(p.lock), tmux ?? hasSession(tmuxName(session)));
+  return judge(session, readState(p.state), readLock(p.lock), tmux ?? ownTmux(root, session) !== null);
+}
+
+/**
+ * This root's tmux session for `session`: one of its names (lib/names tmuxNames) whose
+ * @sessions_root is this root. Another project's `pipeline-<session>` is never shown, opened or killed.
+ */
+export function ownTmux(root: string, session: string, all: TmuxSession[] = listSessions()): TmuxSession | null {
+  const names = tmuxNames(root, session);
+  return all.find((t) => t.root === root && names.includes(t.name)) ?? null;
 }
 
 /** Sessions of a root: every run directory (not the `{session}.{timestamp}` archives unless asked). */
@@ -61,7 +73,7 @@ export function sessionNames(root: string, all = false): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => (all ? /^[a-z0-9][a-z0-9-]{0,63}(\.\d{8}T\d{6})?$/ : /^[a-z0-9][a-z0-9-]{0,63}$/).test(n));
+  return names.filter((n) => SESSION_NAME.test(n) || (all && ARCHIVED_RUN.test(n)));
 }
 
 export function requireSession(root: string, session: string): void {
@@ -71,7 +83,7 @@ export function requireSession(root: string, session: string): void {
   } catch {
     const known = sessionNames(root);
     throw notFound(`no session named ${session} in ${root}`, {
-      hint: known.length ? `sessions here: ${known.slice(0, 20).join(", ")}` : "no sessions here yet: 'sessions start <target>'",
+      hint: known.length ? `sessions here: ${known.slice(0, 20).join(", ")}` : `no sessions here yet: '${selfName()} start <target>'`,
       details: { sessions: known },
     });
   }
@@ -98,14 +110,26 @@ export function inspect(root: string, session: string) {
     history,
     status: ev.status,
     stored_status: s?.status ?? null,
+    // A pause asked for (control.json) but not yet taken: the engine reads it between iterations.
+    pause_requested: !!s?.pause_requested || (ev.alive && readControl(p.dir)?.pause === true),
     unreadable: ev.problem,
     alive: ev.alive,
     tmux: ev.tmux,
     stalled: ev.stalled,
     lock:
-      ev.lock.state === "live" || ev.lock.state === "stale"
-        ? { pid: ev.lock.lock.pid, host: ev.lock.lock.host, started_at: ev.lock.lock.started_at, stale: ev.lock.state === "stale" }
+      "lock" in ev.lock
+        ? {
+            pid: ev.lock.lock.pid,
+            host: ev.lock.lock.host,
+            started_at: ev.lock.lock.started_at,
+            holder: ev.lock.lock.holder,
+            stale: ev.lock.state === "stale",
+            unverifiable: ev.lock.state === "unverifiable",
+            why: "why" in ev.lock ? ev.lock.why : null,
+          }
         : null,
+    // A crashed engine that could not write its error into state.json left it in its lock.
+    error: s?.error ?? (ev.status === "crashed" && lockOf(ev.lock)?.error ? { message: lockOf(ev.lock)!.error!, kind: "engine", at: s?.updated_at ?? "", stage: derived.current_stage_id, iteration: s?.iteration ?? null } : null),
     last: derived.last,
     paths: { run_dir: p.dir, state: p.state, events: p.events, progress: p.progress, log: p.log, plan: p.plan },
   };
@@ -120,11 +144,6 @@ function planOf(paths: RunPaths): Plan | null {
   } catch {
     return null;
   }
-}
-
-/** One tmux call for all sessions: name → session, for list and cleanup. */
-export function tmuxIndex(): Map<string, TmuxSession> {
-  return new Map(listSessions().map((t) => [t.name, t]));
 }
 
 export const stageDirs = (dir: string) => {

@@ -1,14 +1,14 @@
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import type { Plan } from "../defs/plan.ts";
 import { runSession } from "../engine/run.ts";
-import { failed } from "../lib/errors.ts";
-import { selfArgv, sleep, waitFor } from "../lib/proc.ts";
+import { conflict, failed } from "../lib/errors.ts";
+import { selfArgv, selfName, sleep, waitFor } from "../lib/proc.ts";
 import { readText } from "../store/fsx.ts";
 import { acquireLock, readLock, releaseLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
-import { readState, type State } from "../store/state.ts";
-import { hasSession, killSession, newSession, requireTmux } from "../tmux.ts";
-import { tmuxName } from "../lib/names.ts";
+import { readState, RUNNING, type State } from "../store/state.ts";
+import { hasSession, killSession, listSessions, newSession, requireTmux, type TmuxSession } from "../tmux.ts";
+import { tmuxNames } from "../lib/names.ts";
 
 export interface Launched {
   session: string;
@@ -47,7 +47,15 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
     });
     return { session: o.session, tmux: null, pid: process.pid, run_dir: paths.dir, state };
   }
-  const name = tmuxName(o.session);
+  let name: string;
+  try {
+    name = pickTmuxName(o.root, o.session);
+  } catch (e) {
+    abandon(o, paths.dir);
+    throw e;
+  }
+  const before = readState(paths.state);
+  const oldPid = before.ok ? before.state.pid : null;
   const r = newSession({
     name,
     cwd: o.root,
@@ -58,15 +66,17 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
   });
   if (r.code !== 0) {
     abandon(o, paths.dir);
-    throw failed(`tmux could not create session ${name}: ${r.stderr || `exit ${r.code}`}`, { hint: "run 'sessions doctor'" });
+    throw failed(`tmux could not create session ${name}: ${r.stderr || `exit ${r.code}`}`, { hint: `run '${selfName()} doctor'` });
   }
-  // Confirmed when the engine holds the lock and its state says running with its pid.
+  // Confirmed when the engine holds the lock and its state says running with its pid, or when a new
+  // engine's state says it already ended (a kill that waited for this handoff can be that quick).
   const confirmed = await waitFor(
     () => {
-      const l = readLock(paths.lock);
-      if (l.state !== "live" || l.lock.pid === process.pid) return null;
       const s = readState(paths.state);
-      return s.ok && s.state.pid === l.lock.pid ? { pid: l.lock.pid, state: s.state } : null;
+      if (!s.ok || !s.state.pid || s.state.pid === process.pid || s.state.pid === oldPid) return null;
+      const l = readLock(paths.lock);
+      if (l.state === "live" && l.lock.pid === s.state.pid) return { pid: s.state.pid, state: s.state };
+      return RUNNING.has(s.state.status) ? null : { pid: s.state.pid, state: s.state };
     },
     10_000,
     5,
@@ -78,13 +88,33 @@ export async function launch(o: LaunchOptions): Promise<Launched> {
   if (alive && !o.keep) killSession(name);
   abandon(o, paths.dir);
   throw failed(`the engine did not start${logTail ? `: ${logTail}` : alive ? " within 10 s" : " (its tmux session ended at once)"}`, {
-    hint: `run it in the foreground to see why: sessions start ... --foreground`,
+    hint: `run it in the foreground to see why: ${selfName()} start ... --foreground`,
+  });
+}
+
+/**
+ * The tmux name a new engine of this root gets: `pipeline-<session>`, or the root-tagged one when
+ * the server already has that name (another project's session, or one sessions did not make).
+ */
+export function pickTmuxName(root: string, session: string, all: TmuxSession[] = listSessions()): string {
+  const names = tmuxNames(root, session);
+  const free = names.find((n) => !all.some((t) => t.name === n));
+  if (free) return free;
+  const holders = names.map((n) => {
+    const t = all.find((x) => x.name === n)!;
+    return `${n} (${t.root === root ? "this project" : t.root ? `project ${t.root}` : "not made by sessions"})`;
+  });
+  throw conflict(`no tmux name is free for session ${session} on this tmux server: ${holders.join(", ")}`, {
+    hint: `give the session another name: '${selfName()} start <target> <other-name>'`,
+    details: { tmux: names },
   });
 }
 
 function abandon(o: LaunchOptions, dir: string): void {
-  releaseLock(runPaths(o.root, o.session).lock);
-  if (o.freshRunDir) rmSync(dir, { recursive: true, force: true });
+  const paths = runPaths(o.root, o.session);
+  releaseLock(paths.lock);
+  // An engine that wrote events ran: its run directory is a session's, not debris.
+  if (o.freshRunDir && !existsSync(paths.events)) rmSync(dir, { recursive: true, force: true });
 }
 
 export { acquireLock, requireTmux };

@@ -1,11 +1,12 @@
-import { readdirSync, statSync } from "node:fs";
-import { checkSessionName, tmuxName } from "../lib/names.ts";
-import { readLock } from "../store/lock.ts";
+import { statSync } from "node:fs";
+import { ARCHIVED_RUN, checkSessionName, sessionOfTmux, TMUX_PREFIX } from "../lib/names.ts";
+import { lockOf, readLock } from "../store/lock.ts";
 import { rootPaths, runPaths } from "../store/paths.ts";
 import { currentStage, readState, type DisplayStatus } from "../store/state.ts";
-import { judge, sessionNames, tmuxIndex, type Evidence } from "./inspect.ts";
-
-const TMUX_PREFIX = "pipeline-";
+import { listSessions } from "../tmux.ts";
+import { judge, ownTmux, sessionNames, type Evidence } from "./inspect.ts";
+import { selfName } from "../lib/proc.ts";
+import { listDir } from "../store/fsx.ts";
 
 /** One row of `list` (DESIGN §6): the displayed status from the same evidence `status` uses. */
 export interface SessionRow {
@@ -37,31 +38,36 @@ export interface Overview {
 }
 
 /**
- * Every session of a root, newest first. Reads only lock files and state.json (never iteration
+ * Every session of a root, running ones first, then newest first. Reads only lock files and state.json (never iteration
  * files) and asks tmux once, so it stays fast with hundreds of sessions.
  */
 export function overview(root: string, all = false): Overview {
-  const tmux = tmuxIndex();
+  const tmux = listSessions();
   const names = sessionNames(root, all);
-  const known = new Set(names.map(tmuxName));
+  const known = new Set(names);
   // One readdir instead of a failing open per session: most finished sessions hold no lock.
-  const locks = new Set(safeList(rootPaths(root).locks));
+  const locks = new Set(listDir(rootPaths(root).locks));
+  const owned = new Set<string>();
   const rows = names.map((name) => {
     const p = runPaths(root, name);
     const lock = locks.has(`${name}.lock`) ? readLock(p.lock) : ({ state: "none" } as const);
-    return toRow(root, judge(name, readState(p.state), lock, tmux.has(tmuxName(name))));
+    const own = ownTmux(root, name, tmux);
+    if (own) owned.add(own.name);
+    return toRow(root, judge(name, readState(p.state), lock, own !== null));
   });
   const foreign: string[] = [];
-  for (const t of tmux.values()) {
-    if (!t.name.startsWith(TMUX_PREFIX) || known.has(t.name)) continue;
+  for (const t of tmux) {
+    if (!t.name.startsWith(TMUX_PREFIX) || owned.has(t.name)) continue;
     if (t.root === null) foreign.push(t.name);
-    else if (t.root === root) rows.push(orphan(t.name, t.created));
+    else if (t.root === root) rows.push(orphan(t.name, sessionOfTmux(root, t.name, (s) => known.has(s))!, t.created));
   }
-  rows.sort((a, b) => time(b) - time(a) || a.session.localeCompare(b.session));
+  // Live sessions first; then newest first, by the start time that AGE counts from.
+  rows.sort((a, b) => Number(b.alive) - Number(a.alive) || rowTime(b) - rowTime(a) || a.session.localeCompare(b.session));
   return { rows, foreign: foreign.sort() };
 }
 
-const time = (r: SessionRow) => Date.parse(r.updated_at ?? r.started_at ?? "") || 0;
+/** When a row started (what AGE counts from), for sorting and AGE alike. */
+export const rowTime = (r: SessionRow) => Date.parse(r.started_at ?? r.updated_at ?? "") || 0;
 
 function toRow(root: string, ev: Evidence): SessionRow {
   const s = ev.state;
@@ -90,8 +96,7 @@ function toRow(root: string, ev: Evidence): SessionRow {
   };
 }
 
-function orphan(name: string, created: number): SessionRow {
-  const session = name.slice(TMUX_PREFIX.length);
+function orphan(name: string, session: string, created: number): SessionRow {
   return {
     session,
     target: null,
@@ -107,7 +112,7 @@ function orphan(name: string, created: number): SessionRow {
     cost_usd: null,
     tokens: null,
     problem: `tmux session ${name} has no run directory`,
-    note: "tmux session without a run directory: 'sessions cleanup' removes it",
+    note: `tmux session without a run directory: '${selfName()} cleanup' removes it`,
     archived: false,
   };
 }
@@ -120,7 +125,8 @@ function healthNote(ev: Evidence, archived: boolean): string {
   switch (ev.status) {
     case "crashed":
       notes.push(`engine pid ${s.pid ?? "?"} is gone${ev.tmux ? " (tmux still open)" : ""}`);
-      if (!archived) notes.push(`'sessions resume ${ev.session}'`);
+      if (lockOf(ev.lock)?.error) notes.push(lockOf(ev.lock)!.error!);
+      if (!archived) notes.push(`'${selfName()} resume ${ev.session}'`);
       break;
     case "failed":
     case "killed":
@@ -130,7 +136,7 @@ function healthNote(ev: Evidence, archived: boolean): string {
       if (s.completion_reason) notes.push(s.completion_reason);
       break;
     case "paused":
-      notes.push(`paused: 'sessions resume ${ev.session}'`);
+      notes.push(`paused: '${selfName()} resume ${ev.session}'`);
       break;
     case "running":
       if (ev.stalled) notes.push(`stalled: no agent output for over ${Math.round((s.stall_after ?? 0) / 60)} min`);
@@ -139,8 +145,9 @@ function healthNote(ev: Evidence, archived: boolean): string {
       break;
   }
   // A crashed engine leaves its lock behind; resume takes it over, so only other stale locks are news.
-  if (ev.lock.state === "stale" && ev.status !== "crashed") notes.push(`stale lock (pid ${ev.lock.lock.pid}): 'sessions cleanup'`);
+  if (ev.lock.state === "stale" && ev.status !== "crashed") notes.push(`stale lock (pid ${ev.lock.lock.pid}): '${selfName()} cleanup'`);
   if (ev.lock.state === "unreadable") notes.push("unreadable lock file");
+  if (ev.lock.state === "unverifiable") notes.push(`unverifiable lock (${ev.lock.why}): 'sessions kill ${ev.session}' clears it`);
   return notes.join("; ");
 }
 
@@ -159,17 +166,8 @@ function mtimeIso(path: string): string | null {
   }
 }
 
-const ARCHIVED = /^[a-z0-9][a-z0-9-]{0,63}\.\d{8}T\d{6}$/;
-
 /** A session name given on the command line: a valid name, or an archived `{session}.{timestamp}` run. */
 export function sessionRef(name: string): string {
-  return ARCHIVED.test(name) ? name : checkSessionName(name);
+  return ARCHIVED_RUN.test(name) ? name : checkSessionName(name);
 }
 
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}

@@ -1,10 +1,10 @@
 /** Looking at a session's terminal without disturbing it: the tmux pane, or engine.log once tmux is gone. */
 import { failed } from "../lib/errors.ts";
-import { tmuxName } from "../lib/names.ts";
 import { runPaths } from "../store/paths.ts";
 import { attach, capturePane, insideTmux } from "../tmux.ts";
 import { ended, FileFollower, fileSize, linesAfter, loop, newPaneLines, poll } from "./follow.ts";
-import { evidence, requireSession } from "./inspect.ts";
+import { evidence, ownTmux, requireSession } from "./inspect.ts";
+import { selfName } from "../lib/proc.ts";
 
 export interface Peek {
   session: string;
@@ -13,8 +13,8 @@ export interface Peek {
 }
 
 /** The last `lines` lines of the pane, trailing blank rows (the empty screen below the cursor) dropped. */
-function capture(session: string, lines: number): string[] | null {
-  const text = capturePane(tmuxName(session), lines);
+function capture(name: string | null, lines: number): string[] | null {
+  const text = name === null ? null : capturePane(name, lines);
   if (text === null) return null;
   return last(trimBlank(text.split("\n")), lines);
 }
@@ -34,7 +34,7 @@ async function logTail(path: string, lines: number, end: number): Promise<string
 /** The pane while the tmux session exists, else the end of engine.log. */
 export async function peek(root: string, session: string, lines: number): Promise<Peek> {
   requireSession(root, session);
-  const pane = capture(session, lines);
+  const pane = capture(ownTmux(root, session)?.name ?? null, lines);
   if (pane) return { session, source: "tmux", lines: pane };
   const path = runPaths(root, session).log;
   return { session, source: "log", lines: await logTail(path, lines, fileSize(path)) };
@@ -51,7 +51,8 @@ export async function followPeek(root: string, session: string, lines: number, s
   const log = FileFollower.atEnd(path);
   // Capture a wider window than is shown, so that a burst between two captures is not lost.
   const window = Math.max(lines, 500);
-  let prev = capture(session, window);
+  const name = ownTmux(root, session)?.name ?? null;
+  let prev = capture(name, window);
   if (prev) {
     show({ session, source: "tmux", lines: last(prev, lines) });
     let logged: string[] = [];
@@ -59,7 +60,7 @@ export async function followPeek(root: string, session: string, lines: number, s
     await loop(() => {
       const done = ended(poll(root, session));
       logged = logged.concat(log.read()).slice(-window);
-      const cur = capture(session, window);
+      const cur = capture(name, window);
       if (!cur) return (paneGone = true);
       const fresh = newPaneLines(prev!, cur);
       if (fresh.length) show({ session, source: "tmux", lines: fresh });
@@ -86,19 +87,20 @@ export async function followPeek(root: string, session: string, lines: number, s
  */
 export async function attachSession(root: string, session: string, write: boolean, tty: boolean): Promise<number> {
   requireSession(root, session);
-  const ev = evidence(root, session);
-  if (!ev.tmux) {
-    throw failed(`session ${session} has no tmux session (${tmuxName(session)} is gone; status ${ev.status})`, {
-      hint: `its output: 'sessions monitor ${session}' (engine.log), its events: 'sessions tail ${session}'`,
+  const ev = evidence(root, session, false);
+  const own = ownTmux(root, session);
+  if (!own) {
+    throw failed(`session ${session} has no tmux session (status ${ev.status})`, {
+      hint: `its output: '${selfName()} monitor ${session}' (engine.log), its events: '${selfName()} tail ${session}'`,
       details: { status: ev.status },
     });
   }
   if (!tty && !insideTmux()) {
     throw failed("tmux attach needs a terminal, and this is not one", {
-      hint: `'sessions monitor ${session}' prints the pane; '--follow' keeps printing it`,
+      hint: `'${selfName()} monitor ${session}' prints the pane; '--follow' keeps printing it`,
     });
   }
-  return attach(tmuxName(session), write);
+  return attach(own.name, write);
 }
 
 /** The last n items (slice(-0) would be all of them). */

@@ -1,6 +1,6 @@
 import { failed } from "../lib/errors.ts";
 import { checkSessionName } from "../lib/names.ts";
-import { isSameProcess, waitFor } from "../lib/proc.ts";
+import { isSameProcess, selfName, waitFor } from "../lib/proc.ts";
 import { readControl, writeControl } from "../store/control.ts";
 import { runPaths } from "../store/paths.ts";
 import { readState, type DisplayStatus } from "../store/state.ts";
@@ -23,7 +23,7 @@ export async function pause(root: string, session: string, wait: boolean): Promi
   const ev = evidence(root, session);
   if (!ev.alive || !ev.state) {
     throw failed(`session ${session} has no live engine to pause (status ${ev.status})`, {
-      hint: ev.status === "crashed" ? `'sessions cleanup' tidies it up, 'sessions resume ${session}' continues it` : `'sessions status ${session}' shows it`,
+      hint: ev.status === "crashed" ? `'${selfName()} cleanup' tidies it up, '${selfName()} resume ${session}' continues it` : `'${selfName()} status ${session}' shows it`,
     });
   }
   if (ev.state.status !== "paused") {

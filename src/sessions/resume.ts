@@ -1,17 +1,17 @@
 import { readPlan } from "../defs/plan.ts";
 import { replay, resumePoint, type ResumePoint } from "../engine/replay.ts";
 import { conflict, failed } from "../lib/errors.ts";
-import { checkSessionName, tmuxName } from "../lib/names.ts";
-import { isSameProcess, stopGroup, waitFor } from "../lib/proc.ts";
+import { checkSessionName } from "../lib/names.ts";
+import { isSameProcess, selfName, waitFor } from "../lib/proc.ts";
 import { readControl, writeControl, type Control } from "../store/control.ts";
 import { readEvents } from "../store/events.ts";
 import { releaseLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
 import { readState, type State } from "../store/state.ts";
-import { killSession, listSessions } from "../tmux.ts";
-import { evidence, requireSession } from "./inspect.ts";
+import { killSession } from "../tmux.ts";
+import { evidence, ownTmux, requireSession } from "./inspect.ts";
 import { acquireLock, launch, requireTmux, type Launched } from "./launch.ts";
-import { liveAgentGroups } from "./stop.ts";
+import { stopLeftovers } from "./stop.ts";
 
 export interface ResumeRequest {
   root: string;
@@ -57,31 +57,25 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
   if (ev.alive && ev.state) {
     if (ev.state.status !== "paused" && !control?.pause) {
       throw conflict(`session ${session} is running (engine pid ${ev.state.pid})`, {
-        hint: `'sessions pause ${session}' holds it, 'sessions kill ${session}' stops it`,
+        hint: `'${selfName()} pause ${session}' holds it, '${selfName()} kill ${session}' stops it`,
       });
     }
     return unpause(req, ev.state, plan.target.name, at());
   }
-  if (ev.state?.status === "complete") {
-    throw conflict(`session ${session} is complete: there is nothing to resume`, {
-      hint: `'sessions start ${plan.target.name} ${session} --force' runs it again (the old run is kept)`,
-    });
-  }
+  refuseComplete(ev.state, "resume");
 
   if (!req.foreground) requireTmux();
-  acquireLock(paths.lock, session, { takeStale: true });
+  acquireLock(paths.lock, session, { takeStale: true, holder: req.foreground ? "engine" : "resume" });
   let point: ResumePoint;
   try {
     if (!req.foreground) {
-      // A tmux session left open (--keep) or orphaned by a dead engine is in the way of the new one.
-      const old = listSessions().find((t) => t.name === tmuxName(session));
-      if (old && old.root !== root) {
-        throw conflict(`tmux session ${old.name} exists and is not this root's`, { hint: "end it yourself, or resume with --foreground" });
-      }
+      // A tmux session left open (--keep) or orphaned by a dead engine is in the way of the new one;
+      // another project's same-named one is not: the new engine gets the other name (launch).
+      const old = ownTmux(root, session);
       if (old) killSession(old.name);
     }
     // An agent that outlived its engine would otherwise run the same iteration as the new one.
-    for (const stray of liveAgentGroups(ev.state)) await stopGroup(stray);
+    await stopLeftovers(ev.state);
     // A session killed while paused left pause:true behind; --context reaches the next iteration as
     // ${CONTEXT}, --budget-* the engine's budget check (plan.json stays as start froze it).
     if (control?.pause || req.context !== undefined || budgetGiven(req)) writeControl(paths.dir, controlFor(req, control));
@@ -92,6 +86,14 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
   }
   const launched = await launch({ root, session, plan, foreground: req.foreground, keep: req.keep || plan.keep, echo: req.echo, freshRunDir: false });
   return { ...launched, target: plan.target.name, resumed_at: point, unpaused: false };
+}
+
+/** A complete session has nothing left to run: resume and `run` refuse it rather than rewrite its record. */
+export function refuseComplete(state: State | null, verb: "resume" | "run"): void {
+  if (state?.status !== "complete") return;
+  throw conflict(`session ${state.session} is complete: there is nothing to ${verb}`, {
+    hint: `'${selfName()} start ${state.target} ${state.session} --force' runs it again (the old run is kept)`,
+  });
 }
 
 /** Tell a paused (or pausing) engine to go on, and wait until its state says running again. */

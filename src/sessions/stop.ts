@@ -1,14 +1,15 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { groupAlive, isSameProcess, killGroup, procStat, waitFor } from "../lib/proc.ts";
-import { tmuxName } from "../lib/names.ts";
-import { readLock, removeStale } from "../store/lock.ts";
+import { existsSync } from "node:fs";
+import { conflict } from "../lib/errors.ts";
+import { killCgroup, members } from "../lib/cgroup.ts";
+import { groupAlive, groupMembers, hasEnv, isSameProcess, selfName, stopGroup, waitFor } from "../lib/proc.ts";
+import { lockOf, readLock, removable, removeStale, type Lock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
-import { readState, type DisplayStatus, type State } from "../store/state.ts";
+import { type DisplayStatus, readState, RUNNING, type State } from "../store/state.ts";
 import { killSession, listSessions, type TmuxSession } from "../tmux.ts";
-import { evidence, judge, requireSession, sessionNames } from "./inspect.ts";
+import { evidence, judge, ownTmux, requireSession, sessionNames } from "./inspect.ts";
 import { settleState } from "./settle.ts";
 
-export type Stopped = "agent" | "engine" | "tmux" | "lock";
+export type Stopped = "agent" | "engine" | "descendants" | "tmux" | "lock";
 
 /** What a kill would stop, judged before anything is signalled (and shown when asking to confirm). */
 export interface StopPlan {
@@ -18,10 +19,12 @@ export interface StopPlan {
   agents: number[];
   engine: { pid: number; start: string | null } | null;
   tmux: string | null;
-  /** A lock nobody live holds, to remove (a live one belongs to the engine). */
-  lock: boolean;
+  /** A lock nobody verifiably holds, to remove (a live one belongs to the engine): why it is not live. */
+  lock: string | null;
   /** The state says running or paused: it must end as killed even if no engine is left to write it. */
   markState: boolean;
+  /** Processes in the session's cgroup: its agents, and what they started however detached. */
+  descendants: number;
 }
 
 export interface StopResult {
@@ -36,7 +39,6 @@ export interface StopResult {
 const ENGINE_ENDS_AGENT_MS = 1000;
 const AGENT_GRACE_MS = 3000;
 const ENGINE_GRACE_MS = 5000;
-export const RUNNING = new Set(["running", "paused"]);
 
 /**
  * The agents' process groups that still run and are this session's. A pgid recorded in a state file
@@ -44,35 +46,64 @@ export const RUNNING = new Set(["running", "paused"]);
  */
 export function liveAgentGroups(state: State | null): number[] {
   if (!state) return [];
-  return [...new Set(state.agent_pgids)].filter((pgid) => groupAlive(pgid) && groupBelongsTo(pgid, state.session));
+  const marker = `PIPELINE_SESSION=${state.session}`;
+  return [...new Set(state.agent_pgids)].filter((pgid) => {
+    if (!groupAlive(pgid)) return false;
+    const members = groupMembers(pgid);
+    return members === null || members.some((pid) => hasEnv(pid, marker)); // no /proc (macOS): the recorded group is all there is to go by
+  });
 }
 
-function groupBelongsTo(pgid: number, session: string): boolean {
-  let pids: string[];
-  try {
-    pids = readdirSync("/proc").filter((n) => /^\d+$/.test(n));
-  } catch {
-    return true; // no /proc (macOS): the recorded group is all there is to go by
-  }
-  const marker = `PIPELINE_SESSION=${session}`;
-  for (const pid of pids) {
-    if (Number(procStat(Number(pid))?.[2]) !== pgid) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(marker)) return true;
-    } catch {}
-  }
-  return false;
+/**
+ * End what a dead engine left running before anything else touches its session: its agents' process
+ * groups, then its cgroup (whatever they started, however detached). The number of groups and processes ended.
+ */
+export async function stopLeftovers(state: State | null): Promise<number> {
+  let n = 0;
+  for (const g of liveAgentGroups(state)) if (await stopGroup(g)) n++;
+  return n + (await killCgroup(state?.cgroup ?? null));
 }
 
-/** This root's tmux session for `session`, if there is one (a foreign or other root's one is not ours to kill). */
-function ownTmux(root: string, session: string, all: TmuxSession[]): string | null {
-  const name = tmuxName(session);
-  return all.some((t) => t.name === name && t.root === root) ? name : null;
-}
+/** How long a `start` or `resume` may take to hand the lock to its engine (launch gives up after 10 s). */
+const HANDOFF_MS = 12_000;
 
-export function planStop(root: string, session: string, tmuxSessions: TmuxSession[] = listSessions()): StopPlan {
+/**
+ * A live lock whose holder is not (yet) the running engine the state names: a `start`, `resume` or
+ * `cleanup` at work, or an engine that took the lock over and has not written its first state.
+ * Signalling a `start` would stop the wrong process, and the engine it hands over to would run on.
+ */
+function pendingHandoff(root: string, session: string): Lock | null {
   const paths = runPaths(root, session);
-  const tmux = ownTmux(root, session, tmuxSessions);
+  const l = readLock(paths.lock);
+  if (l.state !== "live") return null;
+  if (l.lock.holder !== "engine") return l.lock;
+  const s = readState(paths.state);
+  if (!s.ok) return s.missing ? l.lock : null;
+  return s.state.pid === l.lock.pid ? null : l.lock;
+}
+
+/**
+ * Wait until whoever holds the lock has handed it to the engine or let it go. A start or resume
+ * that never hands over is not signalled (it is not the engine): that is said instead.
+ */
+async function awaitHandoff(root: string, session: string, onWait: (msg: string) => void): Promise<void> {
+  const first = pendingHandoff(root, session);
+  if (!first) return;
+  const who = first.holder === "engine" ? "its engine is starting" : `'${selfName()} ${first.holder}' holds the lock`;
+  onWait(`session ${session}: ${who} (pid ${first.pid}): waiting for its engine`);
+  if (await waitFor(() => !pendingHandoff(root, session), HANDOFF_MS, 20)) return;
+  const now = pendingHandoff(root, session);
+  if (!now || now.holder === "engine") return;
+  throw conflict(`session ${session} is held by '${selfName()} ${now.holder}' (pid ${now.pid}), which did not hand it to an engine within ${HANDOFF_MS / 1000} s`, {
+    hint: `try again; if pid ${now.pid} hangs, end it, then '${selfName()} kill ${session}'`,
+  });
+}
+
+export async function planStop(root: string, session: string, o: { tmux?: TmuxSession[]; onWait?: (msg: string) => void } = {}): Promise<StopPlan> {
+  const paths = runPaths(root, session);
+  await awaitHandoff(root, session, o.onWait ?? (() => {}));
+  // This root's tmux session, if there is one (a foreign or other root's one is not ours to kill).
+  const tmux = ownTmux(root, session, o.tmux ?? listSessions())?.name ?? null;
   if (!existsSync(paths.dir) && !existsSync(paths.lock) && !tmux) requireSession(root, session);
   const read = readState(paths.state);
   const lock = readLock(paths.lock);
@@ -80,19 +111,21 @@ export function planStop(root: string, session: string, tmuxSessions: TmuxSessio
   const s = ev.state;
   let engine: StopPlan["engine"] = null;
   if (s && RUNNING.has(s.status) && s.pid && isSameProcess(s.pid, s.pid_start)) engine = { pid: s.pid, start: s.pid_start ?? null };
-  else if (!s && lock.state === "live") engine = { pid: lock.lock.pid, start: lock.lock.pid_start ?? null };
+  // An engine whose state cannot be read is still known by its lock.
+  else if (!s && lock.state === "live" && lock.lock.holder === "engine") engine = { pid: lock.lock.pid, start: lock.lock.pid_start ?? null };
   return {
     session,
     status: ev.status,
     agents: s && RUNNING.has(s.status) ? liveAgentGroups(s) : [],
     engine,
     tmux,
-    lock: lock.state === "stale" || lock.state === "unreadable",
+    lock: removable(lock) ? (lock.state === "unverifiable" ? lock.why : lock.state) : null,
     markState: !!s && RUNNING.has(s.status),
+    descendants: members(s?.cgroup ?? null).length,
   };
 }
 
-export const nothingToStop = (p: StopPlan) => !p.agents.length && !p.engine && !p.tmux && !p.markState && !p.lock;
+export const nothingToStop = (p: StopPlan) => !p.agents.length && !p.engine && !p.tmux && !p.markState && !p.lock && !p.descendants;
 
 /** Sessions of the root that claim to run (running, paused, or crashed with a state still saying so). */
 export function runningSessions(root: string): string[] {
@@ -119,9 +152,8 @@ export async function stopSession(root: string, plan: StopPlan): Promise<StopRes
   if (plan.engine) signal(plan.engine.pid, "SIGTERM");
   if (plan.agents.length) {
     const alive = () => plan.agents.filter(groupAlive);
-    if (!plan.engine || !(await waitFor(() => !alive().length, ENGINE_ENDS_AGENT_MS, 20))) for (const g of alive()) killGroup(g, "SIGTERM");
-    if (!(await waitFor(() => !alive().length, AGENT_GRACE_MS, 20))) for (const g of alive()) killGroup(g, "SIGKILL");
-    await waitFor(() => !alive().length, 1000, 20);
+    if (plan.engine) await waitFor(() => !alive().length, ENGINE_ENDS_AGENT_MS, 20);
+    await Promise.all(alive().map((g) => stopGroup(g, AGENT_GRACE_MS)));
     killed.push("agent");
   }
   if (plan.engine) {
@@ -138,12 +170,15 @@ export async function stopSession(root: string, plan: StopPlan): Promise<StopRes
     }
     killed.push("engine");
   }
+  // The engine is gone: what its agents started outside their process groups is still in the cgroup.
+  const after = readState(paths.state);
+  if (after.ok && (await killCgroup(after.state.cgroup))) killed.push("descendants");
   if (plan.tmux) {
     killSession(plan.tmux); // usually already gone with its engine; --keep leaves it open
     killed.push("tmux");
   }
   const lock = readLock(paths.lock);
-  if ((lock.state === "stale" || lock.state === "unreadable") && removeStale(paths.lock, lock.state === "stale" ? lock.lock : null)) killed.push("lock");
+  if (removable(lock) && removeStale(paths.lock, lockOf(lock))) killed.push("lock");
 
   let marked = false;
   const read = readState(paths.state);
@@ -156,7 +191,7 @@ export async function stopSession(root: string, plan: StopPlan): Promise<StopRes
 
 /** What the engine would have written had it lived to see its SIGTERM. */
 function markKilled(root: string, s: State): void {
-  settleState(root, s, {
+  settleState(root, s.session, s, {
     status: "killed",
     message: "killed by 'sessions kill' (the engine was not running)",
     kind: "signal",

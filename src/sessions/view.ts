@@ -4,7 +4,8 @@ import type { SessionEvent } from "../store/events.ts";
 import * as v from "valibot";
 import { budgetTokens, HistoryEntrySchema, spendText, type HistoryEntry, type Totals } from "../store/state.ts";
 import type { StatusDoc } from "./inspect.ts";
-import { clock, type Overview, type SessionRow } from "./overview.ts";
+import { clock, rowTime, type Overview, type SessionRow } from "./overview.ts";
+import { selfName } from "../lib/proc.ts";
 
 const COLORS: Record<string, (s: string) => string> = {
   running: c.cyan,
@@ -19,7 +20,7 @@ const COLORS: Record<string, (s: string) => string> = {
 
 export const paintStatus = (status: string) => (COLORS[status] ?? ((s: string) => s))(status);
 
-export function listView(o: Overview, now = Date.now()): string {
+export function listView(o: Overview, now = Date.now(), width?: number): string {
   const lines: string[] = [];
   if (o.rows.length) {
     lines.push(
@@ -35,11 +36,12 @@ export function listView(o: Overview, now = Date.now()): string {
           truncate(r.note, 80),
         ]),
         ["SESSION", "TARGET", "STATUS", "STAGE", "ITER", "COST", "AGE", "HEALTH"],
+        width,
       ),
     );
     lines.push("", c.dim(counts(o.rows)));
   } else {
-    lines.push("no sessions here yet: 'sessions start <target>' starts one ('sessions stages' lists what can be started)");
+    lines.push(`no sessions here yet: '${selfName()} start <target>' starts one ('${selfName()} stages' lists what can be started)`);
   }
   if (o.foreign.length) {
     lines.push("", c.dim(`foreign tmux sessions (pipeline-* not started by sessions; left alone): ${o.foreign.join(", ")}`));
@@ -65,8 +67,8 @@ export function totalsLine(t: Totals): string {
 }
 
 function age(r: SessionRow, now: number): string {
-  const t = Date.parse(r.started_at ?? r.updated_at ?? "");
-  return Number.isNaN(t) ? "-" : duration(now - t);
+  const t = rowTime(r);
+  return t ? duration(now - t) : "-";
 }
 
 function counts(rows: SessionRow[]): string {
@@ -95,13 +97,17 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
     lines.push(row("problem", `${d.paths.state}: ${d.unreadable}`));
   }
   if ("target" in d) lines.push(row("target", `${d.type} ${d.target}`));
-  const lock = d.lock ? `lock pid ${d.lock.pid} ${d.lock.stale ? c.yellow("stale") : "live"} (${d.lock.host})` : "no lock";
+  if (d.lock?.unverifiable) lines.push(row("lock", `${d.lock.why}; if no engine of it runs anymore, 'sessions kill ${d.session}' clears it`));
+  const lock = d.lock
+    ? `lock pid ${d.lock.pid} ${d.lock.unverifiable ? c.yellow("unverifiable") : d.lock.stale ? c.yellow("stale") : "live"} (${d.lock.host})`
+    : "no lock";
   const engine = "pid" in d && d.pid ? `pid ${d.pid} ${d.alive ? "alive" : "gone"}` : d.alive ? "alive" : "not running";
   lines.push(row("engine", `${engine}; ${lock}; tmux ${d.tmux ? "present" : "gone"}`));
   if ("stages" in d) {
     const of = d.stages.length > 1 ? ` (node ${d.current_stage + 1}/${d.stages.length})` : "";
     const done = d.iteration_completed;
     const bar = o.tty && d.max ? `  ${progressBar(done, d.max)}` : "";
+    if ("runs" in d && d.runs) lines.push(row("run", `${d.run}/${d.runs}`));
     lines.push(row("stage", `${d.current_stage_id ?? "-"}${of}`));
     lines.push(row("iteration", `${d.iteration}/${d.max}${d.iteration > done ? ` (${done} done)` : ""}${bar}`));
   }
@@ -112,8 +118,9 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
   if ("waiting_until" in d && d.waiting_until) {
     lines.push(row("waiting", `until ${clock(d.waiting_until)}${d.waiting_reason ? ` (${truncate(d.waiting_reason, 80)})` : ""}`));
   }
-  if ("pause_requested" in d && (d.status === "paused" || d.pause_requested)) {
-    lines.push(row("paused", d.status === "paused" ? `yes: 'sessions resume ${d.session}' continues` : "requested: holds after the running iteration"));
+  // A pause request means something only to a live engine: a killed or crashed one holds nothing.
+  if ("pause_requested" in d && (d.status === "paused" || (d.status === "running" && d.pause_requested))) {
+    lines.push(row("paused", d.status === "paused" ? `yes: '${selfName()} resume ${d.session}' continues` : "requested: holds after the running iteration"));
   }
   if ("error" in d && d.error) {
     lines.push(row("error", `${d.error.message}${d.error.kind ? c.dim(` [${d.error.kind}]`) : ""}`));
@@ -159,13 +166,13 @@ function nextStep(d: StatusDoc): string | null {
   switch (d.status) {
     case "running":
     case "paused":
-      return c.dim(`watch: sessions monitor ${d.session} · events: sessions tail ${d.session} --follow · stop: sessions kill ${d.session}`);
+      return c.dim(`watch: ${selfName()} monitor ${d.session} · events: ${selfName()} tail ${d.session} --follow · stop: ${selfName()} kill ${d.session}`);
     case "crashed":
     case "failed":
     case "killed":
-      return c.dim(`continue where it stopped: sessions resume ${d.session} · log: sessions monitor ${d.session}`);
+      return c.dim(`continue where it stopped: ${selfName()} resume ${d.session} · log: ${selfName()} monitor ${d.session}`);
     case "unreadable":
-      return c.dim(`nothing was changed; 'sessions resume ${d.session}' rebuilds the state from ${d.paths.events}`);
+      return c.dim(`nothing was changed; '${selfName()} resume ${d.session}' rebuilds the state from ${d.paths.events}`);
     default:
       return null;
   }

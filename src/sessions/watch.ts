@@ -191,7 +191,7 @@ export async function watch(root: string, everyMs = 1000): Promise<void> {
         message = `killing ${name}…`;
         draw();
         try {
-          const plan = planStop(root, name);
+          const plan = await planStop(root, name);
           const r = nothingToStop(plan) ? null : await stopSession(root, plan);
           message = r ? `killed ${name}: ${r.killed.join(", ") || "nothing was running"} (status ${r.status})` : `${name}: nothing to stop`;
         } catch (e) {

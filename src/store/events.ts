@@ -7,6 +7,8 @@ export const CursorSchema = v.looseObject({
   id: v.string(),
   iteration: v.number(),
   provider: v.nullish(v.string(), null),
+  /** Which run of a plan that runs several times (absent: the first). */
+  run: v.optional(v.number()),
 });
 export type Cursor = v.InferOutput<typeof CursorSchema>;
 

@@ -1,5 +1,5 @@
-import { appendFileSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { appendFileSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 
 let seq = 0;
 /** Write a temp file beside `path`, then rename it over: readers see the old or the new file, never half of one. */
@@ -103,8 +103,29 @@ export function readTextTail(path: string, maxBytes: number): string | null {
   }
 }
 
+/** A directory's entries, or none when it does not exist or cannot be read. */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 export function ensureDir(path: string): string {
   mkdirSync(path, { recursive: true });
+  return path;
+}
+
+/**
+ * A folder of ours in the project (.claude/pipeline-runs, .claude/locks), created with a
+ * `.gitignore` of `*`: run files, locks and parallel worktrees never reach an agent's `git add -A`.
+ */
+export function ensureIgnoredDir(path: string): string {
+  mkdirSync(path, { recursive: true });
+  // Also for folders made before this existed; one stat per start or lock.
+  const ignore = join(path, ".gitignore");
+  if (!existsSync(ignore)) writeFileSync(ignore, "*\n");
   return path;
 }
 

@@ -1,10 +1,17 @@
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { usage } from "../lib/errors.ts";
 
 /** --root, else $SESSIONS_ROOT, else the git top-level of the cwd, else the cwd (DESIGN §3). */
 export function resolveRoot(flag?: string): string {
   const given = flag || process.env.SESSIONS_ROOT;
-  if (given) return real(resolve(given));
+  if (given) {
+    // A typo must not become a new project: `start` would create it and run there.
+    if (!statOrNull(given)?.isDirectory()) {
+      throw usage(`project root ${given} is not a directory`, { hint: `${flag ? "--root" : "$SESSIONS_ROOT"} must name an existing directory` });
+    }
+    return real(resolve(given));
+  }
   const cwd = process.cwd();
   return real(gitTop(cwd) ?? cwd);
 }
@@ -17,6 +24,14 @@ function gitTop(from: string): string | null {
     const up = dirname(dir);
     if (up === dir) return null;
     dir = up;
+  }
+}
+
+function statOrNull(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
   }
 }
 
@@ -58,4 +73,6 @@ export type RunPaths = ReturnType<typeof runPaths>;
 
 export const stageDirName = (index: number, id: string) => `stage-${pad2(index)}-${id}`;
 export const parallelDirName = (index: number, id: string) => `parallel-${pad2(index)}-${id}`;
+/** Where run `run` of a plan keeps its node folders: the run directory itself unless the plan runs several times. */
+export const nodesDir = (paths: RunPaths, run: number, runs: number) => (runs > 1 ? join(paths.dir, `run-${pad2(run)}`) : paths.dir);
 export const iterationDir = (stageDir: string, iteration: number) => join(stageDir, "iterations", pad3(iteration));

@@ -4,6 +4,8 @@ import { readText, writeAtomic } from "./fsx.ts";
 
 export const SessionStatus = v.picklist(["running", "paused", "complete", "failed", "killed"]);
 export type SessionStatus = v.InferOutput<typeof SessionStatus>;
+/** The statuses of a session whose engine should be alive (paused engines hold between iterations). */
+export const RUNNING: ReadonlySet<string> = new Set<SessionStatus>(["running", "paused"]);
 /** What list/status show: the stored status, or `crashed` when it says running but the engine is gone. */
 export type DisplayStatus = SessionStatus | "crashed" | "unreadable";
 
@@ -39,6 +41,8 @@ export const HistoryEntrySchema = v.looseObject({
   node: v.number(),
   stage: v.string(),
   provider: v.nullish(v.string(), null),
+  /** Which run of a plan that runs several times (absent: the first). */
+  run: v.optional(v.number()),
   iteration: v.number(),
   decision: v.picklist(["continue", "stop", "error", "failed"]),
   reason: v.nullish(v.string(), null),
@@ -95,6 +99,9 @@ export const StateSchema = v.looseObject({
   updated_at: v.string(),
   completed_at: v.nullish(v.string(), null),
   current_stage: v.number(),
+  /** A plan that runs several times: the run under way (1-based) of `runs`. */
+  run: v.optional(v.number()),
+  runs: v.optional(v.number()),
   iteration: v.number(),
   iteration_completed: v.number(),
   iteration_started: v.nullish(v.string(), null),
@@ -103,6 +110,8 @@ export const StateSchema = v.looseObject({
   /** The current iteration's output file, whose mtime tells whether the agent is silent. */
   agent_output: v.nullish(v.string(), null),
   stall_after: v.nullish(v.number(), null),
+  /** The session's cgroup (v2), where the kernel allows one: every process its agents started, however detached. */
+  cgroup: v.nullish(v.string(), null),
   pause_requested: v.optional(v.boolean(), false),
   waiting_until: v.nullish(v.string(), null),
   waiting_reason: v.nullish(v.string(), null),
@@ -262,7 +271,8 @@ export function derivedStatus(s: State | null, history: readonly HistoryEntry[],
   const totals = totalsOf(history);
   const last = history.filter((h) => h.decision !== "failed").pop() ?? history[history.length - 1];
   return {
-    ...(s ? { stages: s.stages.map((st) => ({ ...st, totals: totalsOf(history.filter((h) => h.node === st.index)) })) } : {}),
+    // stages[] are the current run's: so are their totals.
+    ...(s ? { stages: s.stages.map((st) => ({ ...st, totals: totalsOf(history.filter((h) => h.node === st.index && (h.run ?? 1) === (s.run ?? 1))) })) } : {}),
     current_stage_id: stage?.id ?? null,
     max: stage?.max ?? null,
     totals,

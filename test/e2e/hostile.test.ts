@@ -1,8 +1,8 @@
 /** Files an agent leaves are read bounded: a status.json that is a FIFO, a device, a directory or huge fails its iteration, never the engine. */
 import { afterAll, expect, test } from "bun:test";
-import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fakeStage, historyOf, privateTmux, runDir, sessions, tempRoot } from "../helpers.ts";
+import { fakeStage, gone, historyOf, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
 
 const tmux = privateTmux();
 afterAll(() => tmux.kill());
@@ -46,4 +46,45 @@ test.concurrent.each([["fifo"], ["zero"]])("a stage.yaml that is a %p: lint, sta
   (await sessions(["stages", "--json", "--root", root.path], { tmux: tmux.dir })).expectExit(0);
   const doctor = await sessions(["doctor", "--json", "--root", root.path], { tmux: tmux.dir });
   expect(doctor.json().checks.length).toBeGreaterThan(0);
+}, 30_000);
+
+test.concurrent("a daemon that left the agent's process group and environment is ended with the iteration (cgroup)", async () => {
+  using root = tempRoot({ git: false });
+  const pidfile = join(root.path, "daemon.pid");
+  fakeStage(root.path, "esc", { script: `escape:${pidfile},stop`, termination: "type: fixed\nmax: 2" });
+  const r = await sessions(["start", "esc", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
+  r.expectExit(0);
+  const pid = Number(readFileSync(pidfile, "utf8"));
+  expect(gone(pid)).toBe(true);
+  expect(readFileSync(join(runDir(root.path, "esc"), "engine.log"), "utf8")).toContain("ended 1 process(es) left behind by command");
+}, 30_000);
+
+test.concurrent("a queue command whose child outlives it does not hold the engine", async () => {
+  using root = tempRoot({ git: false });
+  const queue = join(root.path, "queue");
+  writeFileSync(queue, "");
+  fakeStage(root.path, "qq", { termination: `type: queue\nmax: 3\ncommand: sh -c "cat ${queue}; sleep 300 &"` });
+  const t0 = Date.now();
+  const r = await sessions(["start", "qq", "--foreground", "--json", "--root", root.path], { tmux: tmux.dir });
+  expect(r.json()).toMatchObject({ status: "complete", completion_reason: "queue is empty" });
+  r.expectExit(0);
+  expect(Date.now() - t0).toBeLessThan(10_000);
+}, 30_000);
+
+test.concurrent("kill -9 of the engine: 'sessions kill' still ends the daemon its agent left (cgroup), and says so", async () => {
+  using root = tempRoot({ git: false });
+  const pidfile = join(root.path, "daemon.pid");
+  fakeStage(root.path, "dk", { script: `escape:${pidfile}:hang`, termination: "type: fixed\nmax: 3" });
+  (await sessions(["start", "dk", "--root", root.path], { tmux: tmux.dir })).expectExit(0);
+  const s = await until(async () => {
+    const st = await readJson(join(runDir(root.path, "dk"), "state.json"));
+    return st.agent_pgids.length && existsSync(pidfile) ? st : null;
+  }, 10_000, "the agent and its daemon running");
+  const daemon = Number(readFileSync(pidfile, "utf8"));
+  process.kill(s.pid, "SIGKILL");
+  await until(() => gone(s.pid), 5000, "engine gone");
+  const r = await sessions(["kill", "dk", "--yes", "--json", "--root", root.path], { tmux: tmux.dir });
+  r.expectExit(0);
+  expect(r.json().killed).toContain("descendants");
+  expect(gone(daemon)).toBe(true);
 }, 30_000);

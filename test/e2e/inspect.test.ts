@@ -173,7 +173,7 @@ test("crashed: the engine and its agent SIGKILLed → list and status say crashe
   await until(() => gone(s.pid), 5000, "the engine to die");
   const row = (await run(root.path, ["list", "--json"])).json().sessions[0];
   expect(row).toMatchObject({ session: "crashy", status: "crashed", alive: false });
-  expect((await run(root.path, ["list"])).stdout).toMatch(/crashy\s+crashy\s+crashed.*engine pid \d+ is gone; 'sessions resume crashy'/);
+  expect((await run(root.path, ["list"])).stdout).toMatch(/crashy\s+crashy\s+crashed.*engine pid \d+ is gone; '\S*sessions resume crashy'/);
   const doc = (await run(root.path, ["status", "crashy", "--json"])).json();
   expect(doc).toMatchObject({ status: "crashed", stored_status: "running", alive: false, lock: { pid: s.pid, stale: true } });
   expect((await run(root.path, ["wait", "crashy", "--timeout", "5"])).code).toBe(1);

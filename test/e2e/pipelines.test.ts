@@ -302,8 +302,8 @@ describe("the built-in library", () => {
     using root = tempRoot({ git: false });
     const stages = (await sessions(["stages", "--json", "--root", root.path])).json().stages;
     const pipelines = (await sessions(["pipelines", "--json", "--root", root.path])).json().pipelines;
-    expect(stages.map((s: any) => s.name).sort()).toEqual(["bug-discovery", "bug-triage", "code-review", "demo", "elegance", "idea-wizard", "improve-plan", "ralph", "refine-tasks", "synthesis"]);
-    expect(pipelines.map((p: any) => p.name).sort()).toEqual(["bug-hunt", "dual-review", "full-refine", "refine"]);
+    expect(stages.map((s: any) => s.name).sort()).toEqual(["bug-discovery", "bug-triage", "code-review", "critique", "demo", "elegance", "idea-wizard", "improve-plan", "propose", "ralph", "refine-tasks", "respond", "synthesis", "verdict"]);
+    expect(pipelines.map((p: any) => p.name).sort()).toEqual(["bug-hunt", "debate", "dual-review", "full-refine", "refine"]);
     for (const d of [...stages, ...pipelines]) {
       expect(d.builtin).toBe(true);
       expect(d.source).toStartWith("builtin:pipelines/");

@@ -54,3 +54,13 @@ test.concurrent("plan.json records the absolute executable of every provider, pa
   expect(nodes[1].providers.map((p: any) => p.provider.bin)).toEqual([join(bin, "claude"), join(bin, "codex")]);
   expect(nodes[1].stages[0].termination.judge.bin).toBe(join(bin, "codex"));
 }, 30_000);
+
+test.concurrent("--input of a file that does not exist is a usage error naming the flag, not a definition problem", async () => {
+  using root = tempRoot({ git: false });
+  fakeStage(root.path, "in");
+  const r = await sessions(["start", "in", "--input", "nope.md", "--root", root.path], { tmux: tmux.dir, cwd: root.path });
+  expect(r.stderr).toContain("--input nope.md does not exist");
+  expect(r.stderr).not.toContain("lint");
+  r.expectExit(2);
+  expect(existsSync(runDir(root.path, "in"))).toBe(false);
+}, 30_000);

@@ -65,8 +65,9 @@ async function setup(servers: { anthropic?: ModelServer; openai?: ModelServer },
       const r = await run(["start", target, "--foreground", "--json"]);
       return { ...r, doc: r.stdout ? r.json() : null };
     },
-    // state.json keeps no history since the restructure: the status document derives it.
-    state: async (session: string) => (await run(["status", session, "--json"])).json(),
+    state: (session: string) => readJson(join(runDir(root.path, session), "state.json")),
+    /** The status document: the state plus what it derives (history, totals). */
+    status: async (session: string) => (await run(["status", session, "--json"])).json(),
     iteration: (session: string, rel: string) => join(runDir(root.path, session), rel),
     async [Symbol.asyncDispose]() {
       tmux.kill();
@@ -112,7 +113,7 @@ describe.skipIf(missing.length > 0)("real claude and codex", () => {
     expect(waiting.iteration_completed).toBe(0);
     // No reset time in a plain 429: the engine backs off one minute, then retries iteration 1.
     const w = await t.run(["wait", "l", "--timeout", "100"]);
-    const doc = await t.state("l");
+    const doc = await t.status("l");
     expect(summaries(doc)).toEqual([
       [1, "failed", null, "limit"],
       [1, "stop", "iteration 1", null],
@@ -126,7 +127,7 @@ describe.skipIf(missing.length > 0)("real claude and codex", () => {
     stage(t.root, "cl", "claude");
     expect((await t.run(["start", "cl", "--json"])).code).toBe(0);
     const w = await t.run(["wait", "cl", "--timeout", "60"]);
-    const doc = await t.state("cl");
+    const doc = await t.status("cl");
     expect(summaries(doc)).toEqual([1, 2, 3].map((n) => [n, "continue", `iteration ${n}`, null]));
     expect(w.code).toBe(0);
     expect(doc.status).toBe("complete");
@@ -236,14 +237,15 @@ describe.skipIf(missing.length > 0)("real claude and codex", () => {
     expect((await t.run(["start", "k", "--json"])).code).toBe(0);
     const pidFile = t.iteration("k", "stage-00-k/iterations/001/command.pid");
     const sleepPid = await until(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8")) : 0), 20_000, "the agent's command to run");
-    const pgid: number = (await t.state("k")).agent_pgids[0];
+    const s = await t.state("k");
+    const agent: number = s.agent_pgids[0];
     // Both CLIs run commands in a session of their own: outside the group sessions started.
-    expect(Number(procStat(sleepPid)![2])).not.toBe(pgid);
-    expect(gone(pgid)).toBe(false);
+    expect(Number(procStat(sleepPid)![2])).not.toBe(agent);
+    expect(gone(agent)).toBe(false);
     const r = await t.run(["kill", "k", "--yes", "--json"]);
     expect(r.json()).toMatchObject({ session: "k", status: "killed" });
     expect(r.code).toBe(0);
-    await until(() => groupGone(pgid) && gone(sleepPid), 5000, "the agent and its command to end");
+    await until(() => groupGone(agent) && gone(sleepPid), 5000, "the agent and its command to end");
   }, 60_000);
 
   test.concurrent.each(["claude", "codex"] as const)("%s: a model server that never answers is a timeout, the CLI killed", async (provider) => {

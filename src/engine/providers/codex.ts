@@ -20,6 +20,7 @@ export const codex: Provider = {
       "--color",
       "never",
       ...(plan.model ? ["-m", plan.model] : []),
+      ...(plan.effort ? ["-c", `model_reasoning_effort="${plan.effort}"`] : []),
       "-",
     ];
   },

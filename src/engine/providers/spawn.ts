@@ -1,5 +1,6 @@
-import { closeSync, openSync, readdirSync, statSync, writeSync } from "node:fs";
-import { groupAlive, killGroup, procStat, waitFor } from "../../lib/proc.ts";
+import { closeSync, openSync, statSync, writeSync } from "node:fs";
+import { inCgroup } from "../../lib/cgroup.ts";
+import { Descendants, stopGroup } from "../../lib/proc.ts";
 import { readAgentStatus } from "../status.ts";
 
 /** What the agent's process printed, turned into text for people (and kept raw where it is structured). */
@@ -30,6 +31,8 @@ export interface SpawnRequest {
   abort?: AbortSignal;
   /** After a valid status.json appears, how long the agent may linger before it is ended. */
   lingerMs?: number;
+  /** A cgroup the agent joins before it starts (every descendant stays in it), or none. */
+  cgroup?: string | null;
 }
 
 export interface SpawnResult {
@@ -79,7 +82,7 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
 
   let proc: ReturnType<typeof Bun.spawn>;
   try {
-    proc = Bun.spawn(req.argv, {
+    proc = Bun.spawn(inCgroup(req.cgroup ?? null, req.argv), {
       cwd: req.cwd,
       env: req.env,
       stdin: new Blob([req.prompt]),
@@ -96,7 +99,8 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   }
   const pgid = proc.pid;
   req.onStart?.(pgid);
-  const escaped = new Descendants(pgid);
+  // In a cgroup nothing can leave unseen; elsewhere the agent's descendants are followed by parent pid.
+  const escaped = req.cgroup ? null : new Descendants(pgid);
 
   const decoders = { out: new TextDecoder(), err: new TextDecoder() };
   const pump = async (stream: ReadableStream<Uint8Array>, onChunk: (b: Uint8Array) => void) => {
@@ -130,13 +134,10 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   };
   const pumps = Promise.all([pump(proc.stdout as ReadableStream<Uint8Array>, onStdout), pump(proc.stderr as ReadableStream<Uint8Array>, onStderr)]).catch(() => {});
 
+  // The group, and (without a cgroup to hold them) what the agent started outside it.
   const stop = async (graceMs: number) => {
-    escaped.refresh();
-    killGroup(pgid, "SIGTERM");
-    escaped.signal("SIGTERM");
-    const gone = await waitFor(() => proc.exitCode !== null || proc.signalCode !== null, graceMs, 25);
-    if (!gone || groupAlive(pgid)) killGroup(pgid, "SIGKILL");
-    escaped.signal("SIGKILL");
+    escaped?.refresh();
+    await Promise.all([stopGroup(pgid, graceMs), escaped?.stop(graceMs)]);
   };
 
   const timer = setTimeout(() => {
@@ -156,7 +157,7 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   let lastMtime = 0;
   const linger = req.lingerMs ?? 0;
   const watchdog = setInterval(() => {
-    escaped.refresh();
+    escaped?.refresh();
     if (linger <= 0) return;
     let mtime = 0;
     try {
@@ -178,15 +179,7 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   clearInterval(watchdog);
   req.abort?.removeEventListener("abort", onAbort);
   // The agent is gone; its children go with it (they may hold the output pipes open).
-  escaped.refresh();
-  if (groupAlive(pgid) || escaped.alive().length) {
-    killGroup(pgid, "SIGTERM");
-    escaped.signal("SIGTERM");
-    if (!(await waitFor(() => !groupAlive(pgid) && !escaped.alive().length, 1000, 25))) {
-      killGroup(pgid, "SIGKILL");
-      escaped.signal("SIGKILL");
-    }
-  }
+  await stop(1000);
   // Output pipes still held open by something that escaped the group must not hold the engine.
   let drainTimer: Timer | undefined;
   await Promise.race([pumps, new Promise<void>((r) => (drainTimer = setTimeout(r, 2000)))]);
@@ -200,72 +193,4 @@ export async function spawnAgent(req: SpawnRequest): Promise<SpawnResult> {
   result.stderrTail = stderrTail;
   result.outputBytes = outputBytes;
   return result;
-}
-
-/**
- * What the agent started outside its process group: Codex runs each command in a session of its
- * own (setsid) and leaves it running when it is ended; Claude Code does the same for Bash commands.
- * Found by parentage while the agent runs (an orphan moves to init, so the tree is noted every
- * tick), told apart from a reused pid by its start time, and ended with the agent.
- */
-class Descendants {
-  private known = new Map<number, string>();
-  constructor(private readonly leader: number) {}
-
-  refresh(): void {
-    let entries: string[];
-    try {
-      entries = readdirSync("/proc");
-    } catch {
-      return;
-    }
-    const children = new Map<number, { pid: number; start: string }[]>();
-    for (const e of entries) {
-      if (e.charCodeAt(0) > 57) continue;
-      const f = procStat(Number(e));
-      if (!f) continue;
-      const ppid = Number(f[1]);
-      const list = children.get(ppid) ?? [];
-      list.push({ pid: Number(e), start: f[19] ?? "" });
-      children.set(ppid, list);
-    }
-    // From the agent and from every tracked process still running: an orphan's children are still its own.
-    const queue = [this.leader, ...this.live(false)];
-    const seen = new Set(queue);
-    for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
-      for (const c of children.get(pid) ?? []) {
-        this.known.set(c.pid, c.start);
-        if (!seen.has(c.pid)) {
-          seen.add(c.pid);
-          queue.push(c.pid);
-        }
-      }
-    }
-  }
-
-  /** Tracked processes still running as themselves, outside the agent's group. */
-  alive(): number[] {
-    return this.live(true);
-  }
-
-  private live(outsideOnly: boolean): number[] {
-    const out: number[] = [];
-    for (const [pid, start] of this.known) {
-      const f = procStat(pid);
-      if (!f || f[19] !== start || f[0] === "Z" || f[0] === "X") this.known.delete(pid);
-      else if (!outsideOnly || Number(f[2]) !== this.leader) out.push(pid);
-    }
-    return out;
-  }
-
-  /** Each one, and the group it leads (a command's shell and what it started). */
-  signal(sig: NodeJS.Signals): void {
-    for (const pid of this.alive()) {
-      const f = procStat(pid);
-      if (f && Number(f[2]) === pid) killGroup(pid, sig);
-      try {
-        process.kill(pid, sig);
-      } catch {}
-    }
-  }
 }

@@ -154,3 +154,43 @@ test("a good tree lints clean", () => {
   expect(all(r)).toEqual([]);
   expect(r.ok).toBe(true);
 });
+
+test("an output_path outside the project root is a warning at its line", () => {
+  using root = tempRoot({ git: false });
+  writeTree(root.path, {
+    ["stages/out/stage.yaml"]: "provider: command\ncommand: \"true\"\noutput_path: ../elsewhere/${SESSION_NAME}.md\n",
+    ["stages/out/prompt.md"]: "go\n",
+    ["stages/ok/stage.yaml"]: "provider: command\ncommand: \"true\"\noutput_path: docs/${SESSION_NAME}.md\n",
+    ["stages/ok/prompt.md"]: "go\n",
+  });
+  const r = lintAll(root.path, false);
+  expect(def(r, "stage", "out").problems).toEqual([{ level: "warning", file: `${P}stages/out/stage.yaml`, line: 3, field: "output_path", message: "output_path ../elsewhere/${SESSION_NAME}.md is outside the project root: agents write there" }]);
+  expect(def(r, "stage", "ok").problems).toEqual([]);
+});
+
+describe("every problem in one run, no follow-on errors", () => {
+  test("a field typo in stage.yaml does not hide the prompt's unknown variable, and both get suggestions", () => {
+    using root = tempRoot({ git: false });
+    writeTree(root.path, {
+      "stages/two/stage.yaml": "provider: command\ncommand: x\ntermination: { type: fixed, maxx: 3 }\n",
+      "stages/two/prompt.md": "line one\nWrite ${STATUSS}.\n",
+    });
+    const problems = def(lintAll(root.path, false), "stage", "two").problems.map((p) => [p.file, p.line, p.message]);
+    expect(problems).toEqual([
+      [`${P}stages/two/prompt.md`, 2, "unknown template variable ${STATUSS} (did you mean ${STATUS}?)"],
+      [`${P}stages/two/stage.yaml`, 3, "unknown field maxx (did you mean max?)"],
+    ]);
+  });
+
+  test("a broken node is reported once: a later node's input from it is no second error; an unknown stage gets a suggestion", () => {
+    using root = tempRoot({ git: false });
+    writeTree(root.path, {
+      "p.yaml": "nodes:\n  - { id: first, stage: demo, runz: 2 }\n  - { id: second, stage: demo, inputs: { from: first } }\n  - { id: third, stage: demoo }\n",
+    });
+    const problems = def(lintAll(root.path, false), "pipeline", "p").problems.filter((p) => p.level === "error").map((p) => [p.line, p.message]);
+    expect(problems).toEqual([
+      [2, expect.stringContaining("unknown field runz")],
+      [4, "unknown stage demoo (did you mean demo?)"],
+    ]);
+  });
+});

@@ -9,6 +9,7 @@ import type { Diagnostic } from "../../../src/defs/diagnostics.ts";
 import { findTarget } from "../../../src/defs/find.ts";
 import { buildPlan } from "../../../src/defs/resolve.ts";
 import { Engine } from "../../../src/engine/engine.ts";
+import { killCgroup } from "../../../src/lib/cgroup.ts";
 import { EngineLog } from "../../../src/engine/log.ts";
 import { readEvents } from "../../../src/store/events.ts";
 import { runPaths } from "../../../src/store/paths.ts";
@@ -41,6 +42,7 @@ async function run(root: string, target: string, session = target, resume = fals
   mkdirSync(paths.dir, { recursive: true });
   const engine = new Engine({ plan: plan!, paths, log: new EngineLog(paths.log, null), resume, tmux: null });
   const state = await engine.run();
+  await killCgroup(state.cgroup ?? null);
   return { state, history: engine.history, events: readEvents(paths.events).events };
 }
 

@@ -18,8 +18,8 @@ describe("resumePoint", () => {
   });
 
   test("the first iteration not completed, a failed one included", () => {
-    expect(resumePoint(plan, replay([]))).toEqual({ node: 0, id: "plan", iteration: 1 });
-    expect(resumePoint(plan, replay([done(0, "plan", 1), done(0, "plan", 2), done(0, "plan", 3, null, "failed")]))).toEqual({ node: 0, id: "plan", iteration: 3 });
+    expect(resumePoint(plan, replay([]))).toEqual({ run: 1, node: 0, id: "plan", iteration: 1 });
+    expect(resumePoint(plan, replay([done(0, "plan", 1), done(0, "plan", 2), done(0, "plan", 3, null, "failed")]))).toEqual({ run: 1, node: 0, id: "plan", iteration: 3 });
   });
 
   test("in a parallel block, the provider furthest behind", () => {
@@ -30,6 +30,6 @@ describe("resumePoint", () => {
       done(1, "review", 2, "a"),
       done(1, "review", 1, "b"),
     ];
-    expect(resumePoint(plan, replay(events))).toEqual({ node: 1, id: "dual", iteration: 2 });
+    expect(resumePoint(plan, replay(events))).toEqual({ run: 1, node: 1, id: "dual", iteration: 2 });
   });
 });

@@ -44,7 +44,7 @@ describe("scan", () => {
     session(root.path, "ok", { ...me }, { ...me });
     const r = scan(root.path, [tmuxSession("pipeline-ok", root.path)]);
     expect(problems(r, true)).toBe(0);
-    expect(r).toEqual({ stale_locks: [], orphaned_tmux: [], zombie_states: [], foreign_tmux: [], unreadable: [], worktrees: [], fixed: false });
+    expect(r).toEqual({ stale_locks: [], orphaned_tmux: [], zombie_states: [], foreign_tmux: [], unreadable: [], half_created: [], worktrees: [], fixed: false });
   });
 
   test("a dead engine: zombie state and stale lock", () => {
@@ -132,6 +132,13 @@ describe("scan", () => {
     expect(problems(r, false)).toBe(0);
     expect(problems(r, true)).toBe(1);
   });
+
+  test("a pipeline that ran several times: each run's worktrees are listed", () => {
+    using root = tempRoot({ git: false });
+    const done = session(root.path, "twice", { status: "complete" });
+    for (const run of ["run-01", "run-02"]) mkdirSync(join(done, run, "parallel-00-dual", "providers", "codex", "worktree"), { recursive: true });
+    expect(scan(root.path, []).worktrees.map((w) => w.path)).toEqual(["run-01", "run-02"].map((run) => join(done, run, "parallel-00-dual", "providers", "codex", "worktree")));
+  });
 });
 
 describe("fix", () => {
@@ -167,8 +174,76 @@ describe("fix", () => {
     // Resumed meanwhile: a live engine now owns it.
     writeFileSync(join(dir, "state.json"), JSON.stringify(state("back", { ...me })));
     const r = await fix(root.path, found, { worktrees: false });
-    expect(r.zombie_states.map((z) => [z.fixed, z.note])).toEqual([[false, "no longer a zombie"]]);
+    expect(r.zombie_states.map((z) => [z.fixed, z.note])).toEqual([[false, "no longer a zombie: its engine runs again"]]);
     expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).status).toBe("running");
+  });
+
+  test("an archived run is settled in its own directory, never in the current session's", async () => {
+    using root = tempRoot({ git: false });
+    const current = session(root.path, "x", { status: "complete" });
+    const before = readFileSync(join(current, "state.json"), "utf8");
+    // `start --force` kept a crashed run: its state still says running, and session: "x".
+    const archived = session(root.path, "x.20261201T120000", null);
+    writeFileSync(join(archived, "state.json"), JSON.stringify(state("x")));
+    const found = scan(root.path, []);
+    expect(found.zombie_states.map((z) => z.session)).toEqual(["x.20261201T120000"]);
+    const r = await fix(root.path, found, { worktrees: false });
+    expect(r.zombie_states.map((z) => z.fixed)).toEqual([true]);
+    expect(readFileSync(join(current, "state.json"), "utf8")).toBe(before);
+    expect(existsSync(join(current, "events.jsonl"))).toBe(false);
+    expect(JSON.parse(readFileSync(join(archived, "state.json"), "utf8")).status).toBe("failed");
+    expect(existsSync(join(archived, "events.jsonl"))).toBe(true);
+    expect(problems(scan(root.path, []), false)).toBe(0);
+  });
+
+  test("a session taken by a live start or resume after the scan is left alone, its agent untouched", async () => {
+    using root = tempRoot({ git: false });
+    const stray = await agent("back");
+    try {
+      const dir = session(root.path, "back", { agent_pgids: [stray.pid] });
+      const found = scan(root.path, []);
+      expect(found.zombie_states.map((z) => z.session)).toEqual(["back"]);
+      // A resume took the lock between the scan and the fix.
+      session(root.path, "back", { agent_pgids: [stray.pid] }, { ...me, holder: "resume" });
+      const r = await fix(root.path, found, { worktrees: false });
+      expect(r.zombie_states[0]).toMatchObject({ fixed: false });
+      expect(r.zombie_states[0]!.note).toContain("being resumed");
+      expect(groupAlive(stray.pid)).toBe(true);
+      expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).status).toBe("running");
+      expect(JSON.parse(readFileSync(join(root.path, ".claude", "locks", "back.lock"), "utf8")).holder).toBe("resume");
+    } finally {
+      stray.kill("SIGKILL");
+    }
+  });
+
+  test("a half-created run directory (plan.json, no state, no events) is reported and removed", async () => {
+    using root = tempRoot({ git: false });
+    const dir = session(root.path, "half", null);
+    writeFileSync(join(dir, "plan.json"), "{}");
+    const busy = session(root.path, "busy", null, { ...me, holder: "start" });
+    writeFileSync(join(busy, "plan.json"), "{}");
+    const found = scan(root.path, []);
+    expect(found.half_created.map((h) => h.session)).toEqual(["half"]);
+    expect(problems(found, false)).toBe(1);
+    const r = await fix(root.path, found, { worktrees: false });
+    expect(r.half_created.map((h) => h.fixed)).toEqual([true]);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(busy)).toBe(true);
+  });
+
+  test("a lock of another host or without pid_start is reported as unverifiable and removed by a fix", async () => {
+    using root = tempRoot({ git: false });
+    session(root.path, "moved", { pid: DEAD }, { pid: process.pid, pid_start: me.pid_start, host: "old-container" });
+    session(root.path, "nostart", { pid: DEAD }, { pid: process.pid, pid_start: null });
+    const found = scan(root.path, []);
+    expect(found.stale_locks.map((l) => [l.session, l.reason.split(":")[0]]).sort()).toEqual([
+      ["moved", "cannot be verified"],
+      ["nostart", "cannot be verified"],
+    ]);
+    expect(found.zombie_states.map((z) => z.session).sort()).toEqual(["moved", "nostart"]);
+    const r = await fix(root.path, found, { worktrees: false });
+    expect([...r.stale_locks, ...r.zombie_states].map((x) => x.fixed)).toEqual([true, true, true, true]);
+    expect(existsSync(join(root.path, ".claude", "locks", "moved.lock"))).toBe(false);
   });
 
   test("an unreadable state is reported, never rewritten", async () => {

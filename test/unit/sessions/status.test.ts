@@ -25,7 +25,7 @@ async function deadPid(): Promise<number> {
 const state = (session: string, o: Record<string, unknown> = {}) => stateFixture(session, { ...me, ...o });
 
 const read = (session: string, o: Record<string, unknown> = {}) => parseState(JSON.stringify(state(session, o)));
-const lockOf = (o: Partial<Lock> = {}): Lock => ({ session: "s", ...me, host: hostname(), started_at: new Date().toISOString(), version: "test", ...o });
+const lockOf = (o: Partial<Lock> = {}): Lock => ({ session: "s", ...me, host: hostname(), started_at: new Date().toISOString(), version: "test", holder: "engine", ...o });
 
 function writeSession(root: string, name: string, st: Record<string, unknown> | string, lock?: Partial<Lock>) {
   const dir = join(root, ".claude", "pipeline-runs", name);
@@ -99,18 +99,18 @@ describe("judge", () => {
 });
 
 describe("overview (list)", () => {
-  test("every session, newest first, a corrupt state listed as unreadable among the others", async () => {
+  test("every session, live ones first, then newest started first (AGE's order), a corrupt state listed as unreadable among the others", async () => {
     using root = tempRoot({ git: false });
     const t = (s: number) => new Date(Date.now() - s * 1000).toISOString();
     writeSession(root.path, "old", { status: "complete", started_at: t(300), updated_at: t(200), completion_reason: "done" });
-    writeSession(root.path, "live", { updated_at: t(1) }, {});
-    writeSession(root.path, "dead", { pid: await deadPid(), pid_start: "5", updated_at: t(100) });
+    writeSession(root.path, "live", { started_at: t(400), updated_at: t(1) }, {});
+    writeSession(root.path, "dead", { pid: await deadPid(), pid_start: "5", started_at: t(150), updated_at: t(1) });
     writeSession(root.path, "broken", "{ torn");
     const { rows } = overview(root.path);
     // The unreadable state has no times: its directory's (just written) dates it.
     expect(rows.map((r) => [r.session, r.status])).toEqual([
-      ["broken", "unreadable"],
       ["live", "running"],
+      ["broken", "unreadable"],
       ["dead", "crashed"],
       ["old", "complete"],
     ]);

@@ -83,7 +83,7 @@ function doc(o: Record<string, unknown> = {}): StatusDoc {
     iteration_completed: 6,
     iteration_started: null,
     max: 10,
-    agent_pgid: null,
+    agent_pgids: [],
     agent_output: null,
     stall_after: null,
     pause_requested: false,
@@ -137,6 +137,20 @@ describe("statusView", () => {
     expect(plain(statusView(running, { tty: true, now: NOW }))).toContain("[############--------] 60%");
     expect(plain(statusView(running, { tty: true, now: NOW }))).toMatch(/waiting\s+until \d\d:30:00 \(usage limit\)/);
     expect(plain(statusView(doc({ status: "paused", alive: true, error: null }), { tty: false, now: NOW }))).toContain("paused     yes: 'sessions resume s' continues");
+  });
+
+  test("a pause request is said only while the engine runs: a session killed while pausing holds nothing", () => {
+    expect(plain(statusView(doc({ status: "running", alive: true, error: null, pause_requested: true }), { tty: false, now: NOW }))).toContain("paused     requested");
+    for (const status of ["killed", "crashed", "failed"]) {
+      expect(plain(statusView(doc({ status, pause_requested: true }), { tty: false, now: NOW }))).not.toContain("paused");
+    }
+  });
+
+  test("an unverifiable lock says why and how to clear it", () => {
+    const lock = { pid: 7, host: "old", started_at: "x", holder: "engine", stale: false, unverifiable: true, why: "taken on host old, this is new: its pid cannot be checked from here" };
+    const text = plain(statusView(doc({ status: "crashed", lock }), { tty: false, now: NOW }));
+    expect(text).toContain("lock pid 7 unverifiable (old)");
+    expect(text).toContain("lock       taken on host old, this is new: its pid cannot be checked from here; if no engine of it runs anymore, 'sessions kill s' clears it");
   });
 
   test("an unreadable state: which file and what is wrong", () => {

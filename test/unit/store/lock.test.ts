@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { acquireLock, makeLock, readLock, releaseLock, removeStale, transferLock } from "../../../src/store/lock.ts";
-import { tempRoot } from "../../helpers.ts";
+import { acquireLock, keepWithError, lockOf, makeLock, readLock, releaseLock, removeStale, transferLock } from "../../../src/store/lock.ts";
+import { tempRoot, until } from "../../helpers.ts";
 
 const lockAt = (dir: string) => join(dir, "locks", "s.lock");
 
@@ -23,6 +23,32 @@ describe("lock", () => {
       acquireLock(lockAt(root.path), "s");
     } catch (e) {
       expect((e as { exit: number }).exit).toBe(4);
+    }
+  });
+
+  test("an exited, unreaped process is stale because it exited, not because its pid was reused", async () => {
+    using root = tempRoot({ git: false });
+    // The child exits after its shell became `sleep`, which never reaps it: a zombie while sleep runs.
+    const p = Bun.spawn(["sh", "-c", "sleep 0.2 & echo $!; exec sleep 30"], { stdout: "pipe" });
+    try {
+      const reader = (p.stdout as ReadableStream<Uint8Array>).getReader();
+      const zombie = Number(new TextDecoder().decode((await reader.read()).value).trim());
+      await until(() => readFileSync(`/proc/${zombie}/stat`, "utf8").includes(") Z"), 5000, "the child to become a zombie");
+      mkdirSync(join(root.path, "locks"));
+      writeFileSync(lockAt(root.path), JSON.stringify(makeLock("s", zombie)));
+      expect(readLock(lockAt(root.path))).toMatchObject({ state: "stale", why: "process has exited" });
+    } finally {
+      p.kill("SIGKILL");
+    }
+  });
+
+  test("another host's lock, or one without pid_start, is unverifiable: never taken, even with takeStale", () => {
+    using root = tempRoot({ git: false });
+    mkdirSync(join(root.path, "locks"));
+    for (const odd of [{ host: "elsewhere" }, { pid_start: null }]) {
+      writeFileSync(lockAt(root.path), JSON.stringify({ ...makeLock("s"), ...odd }));
+      expect(readLock(lockAt(root.path)).state).toBe("unverifiable");
+      expect(() => acquireLock(lockAt(root.path), "s", { takeStale: true })).toThrow(/cannot be verified/);
     }
   });
 
@@ -80,4 +106,13 @@ describe("lock", () => {
     expect(releaseLock(path)).toBe(true);
     expect(existsSync(path)).toBe(false);
   });
+});
+
+test("an engine that cannot write its state keeps its lock with the error; another pid cannot", () => {
+  using root = tempRoot({ git: false });
+  const path = join(root.path, "locks", "s.lock");
+  acquireLock(path, "s");
+  expect(keepWithError(path, "engine error: ENOSPC", process.pid + 1)).toBe(false);
+  expect(keepWithError(path, "engine error: ENOSPC")).toBe(true);
+  expect(lockOf(readLock(path))).toMatchObject({ session: "s", pid: process.pid, error: "engine error: ENOSPC" });
 });
