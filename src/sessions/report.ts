@@ -1,5 +1,6 @@
 /** `sessions report`: what a session did and what it cost, as one document or as Markdown. */
 import { compact, duration, usd } from "../lib/output.ts";
+import { selfName } from "../lib/proc.ts";
 import { budgetTokens, totalsOf, type HistoryEntry, type Totals } from "../store/state.ts";
 import { inspect, type StatusDoc } from "./inspect.ts";
 
@@ -102,9 +103,10 @@ function providersOf(history: HistoryEntry[]) {
 /** What to run next, and the files worth reading. */
 function nextSteps(d: StatusDoc): { commands: string[]; files: string[] } {
   const commands: string[] = [];
-  if (["failed", "killed", "crashed"].includes(d.status)) commands.push(`sessions resume ${d.session}${"error" in d && d.error?.kind === "budget" ? " --budget-usd <more>" : ""}`);
-  if (d.status === "running" || d.status === "paused") commands.push(`sessions monitor ${d.session}`);
-  commands.push(`sessions status ${d.session}`);
+  const me = selfName();
+  if (["failed", "killed", "crashed"].includes(d.status)) commands.push(`${me} resume ${d.session}${"error" in d && d.error?.kind === "budget" ? " --budget-usd <more>" : ""}`);
+  if (d.status === "running" || d.status === "paused") commands.push(`${me} monitor ${d.session}`);
+  commands.push(`${me} status ${d.session}`);
   return { commands, files: [d.paths.progress, d.paths.log, d.paths.events] };
 }
 

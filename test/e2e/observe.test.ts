@@ -116,7 +116,7 @@ describe("budgets", () => {
     const doc = r.json();
     expect(doc.error).toMatchObject({ kind: "budget", stage: "b", iteration: 3 });
     expect(doc.error.message).toContain("budget reached: $0.30 spent, the session's budget is $0.25");
-    expect(doc.error.message).toContain("'sessions resume b --budget-usd <more>'");
+    expect(doc.error.message).toMatch(/'\S*sessions resume b --budget-usd <more>' continues$/);
     expect(doc.history.length).toBe(3);
     expect(doc.budget).toEqual({ usd: 0.25, tokens: null, spent_usd: 0.3, spent_tokens: 750 });
     expect(r.code).toBe(1);
