@@ -4,7 +4,7 @@
  * as it found it on every way out (q, Ctrl-C, a signal, an error).
  */
 import { c, duration } from "../lib/output.ts";
-import { selfArgv } from "../lib/proc.ts";
+import { selfArgv, selfName } from "../lib/proc.ts";
 import { tailEvents } from "../store/events.ts";
 import { runPaths } from "../store/paths.ts";
 import { HistoryEntrySchema, type HistoryEntry } from "../store/state.ts";
@@ -60,7 +60,7 @@ export function renderScreen(s: Screen): string[] {
   const right = `${s.rows.length} session${s.rows.length === 1 ? "" : "s"} · ${clock(new Date(s.now).toISOString())}`;
   lines.push(c.bold(fit(`${pad(title, s.width - right.length - 1)} ${right}`, s.width)));
   lines.push("");
-  if (!s.rows.length) lines.push("no sessions here yet: 'sessions start <target>' starts one");
+  if (!s.rows.length) lines.push(`no sessions here yet: '${selfName()} start <target>' starts one`);
   else {
     const w = { session: Math.min(24, Math.max(7, ...s.rows.map((r) => r.session.length))), status: 19, stage: 14, iter: 22, cost: 9, age: 7 };
     const head = [pad("SESSION", w.session), pad("STATUS", w.status), pad("STAGE", w.stage), pad("ITERATION", w.iter), pad("COST", w.cost), pad("AGE", w.age), "LAST"].join(" ");
