@@ -38,6 +38,16 @@ export const runFlags = {
   notify: { type: "boolean", description: "a desktop notification when the session ends (also: SESSIONS_NOTIFY=1)" },
 } as const satisfies ArgsDef;
 
+export const budgetFlags = {
+  "budget-usd": { type: "string", description: "end the session (failed, kind budget) before it spends more than this many USD" },
+  "budget-tokens": { type: "string", description: "end the session (failed, kind budget) before it uses more than this many tokens" },
+} as const satisfies ArgsDef;
+
+/** --budget-usd / --budget-tokens as numbers (undefined when not given). */
+export function budgetOf(args: { "budget-usd"?: string; "budget-tokens"?: string }) {
+  return { usd: num(args["budget-usd"], "--budget-usd", 0, 1e9), tokens: num(args["budget-tokens"], "--budget-tokens", 0, 1e15, true) };
+}
+
 /** A number flag (citty gives strings): refused unless it is within range. */
 export function num(value: string | undefined, name: string, min: number, max: number, integer = false): number | undefined {
   if (value === undefined || value === "") return undefined;

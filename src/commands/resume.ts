@@ -5,7 +5,7 @@ import { c, emit } from "../lib/output.ts";
 import { inspect } from "../sessions/inspect.ts";
 import { resume } from "../sessions/resume.ts";
 import { resolveRoot } from "../store/paths.ts";
-import { jsonArg, rootArg, runFlags } from "./_args.ts";
+import { budgetFlags, budgetOf, jsonArg, rootArg, runFlags } from "./_args.ts";
 import { selfName } from "../lib/proc.ts";
 
 export default defineCommand({
@@ -15,6 +15,7 @@ export default defineCommand({
     foreground: runFlags.foreground,
     keep: runFlags.keep,
     context: { type: "string", description: "guidance for the next iterations, becomes ${CONTEXT}" },
+    ...budgetFlags,
     ...jsonArg,
     ...rootArg,
   },
@@ -26,6 +27,7 @@ export default defineCommand({
       foreground: !!args.foreground,
       keep: !!args.keep,
       context: args.context,
+      budget: budgetOf(args),
       echo: args.json ? "stderr" : "stdout",
     });
     const at = r.resumed_at;

@@ -7,7 +7,7 @@ import { c, emit, json, log, out } from "../lib/output.ts";
 import { inspect } from "../sessions/inspect.ts";
 import { MAX_ITERATIONS, prepare, start, type StartRequest } from "../sessions/start.ts";
 import { resolveRoot, runPaths } from "../store/paths.ts";
-import { jsonArg, num, repeated, rootArg, runFlags } from "./_args.ts";
+import { budgetFlags, budgetOf, jsonArg, num, repeated, rootArg, runFlags } from "./_args.ts";
 import { selfName } from "../lib/proc.ts";
 
 export default defineCommand({
@@ -20,10 +20,14 @@ export default defineCommand({
     runs: { type: "string", description: "run the whole pipeline this many times, each run in its own run-NN folder" },
     force: { type: "boolean", description: "take over a stale lock, or start over a session that already ran (the old run is kept)" },
     "dry-run": { type: "boolean", description: "print the resolved plan and the first prompt; start nothing" },
+    ...budgetFlags,
+    "on-complete": { type: "string", description: "a command run (no shell) when the session completes: summary in SESSIONS_* env, status JSON on stdin" },
+    "on-fail": { type: "string", description: "a command run (no shell) when the session fails or is killed" },
     ...jsonArg,
     ...rootArg,
   },
   async run({ args, rawArgs }) {
+    const budget = budgetOf(args);
     const req: StartRequest = {
       root: resolveRoot(args.root),
       target: args.target,
@@ -41,6 +45,10 @@ export default defineCommand({
       foreground: !!args.foreground,
       keep: !!args.keep,
       notify: !!args.notify,
+      budgetUsd: budget.usd,
+      budgetTokens: budget.tokens,
+      onComplete: args["on-complete"],
+      onFail: args["on-fail"],
       echo: args.json ? "stderr" : "stdout",
     };
     const prepared = prepare(req);

@@ -7,7 +7,7 @@ import { readSource, sibling, sourceLabel, type Source } from "./find.ts";
 import { modernParallelNode, modernPipeline, modernStage, modernStageNode, type ParallelNode, type Stage, type StageNode, type Termination } from "./legacy.ts";
 import { check, fieldOf, lineOf, parseYaml, type YamlFile } from "./load.ts";
 import { closest } from "../lib/suggest.ts";
-import { LEGACY_VARS, TEMPLATE_VARS, ParallelNodeSchema, PipelineSchema, StageNodeSchema, StageSchema } from "./schema.ts";
+import { LEGACY_VARS, TEMPLATE_VARS, ParallelNodeSchema, PipelineSchema, StageNodeSchema, StageSchema, type BudgetDef, type HookDef } from "./schema.ts";
 import { scanTemplate } from "./template.ts";
 
 /** The queue a queue stage works when it names none (the bash tool's beads queue). */
@@ -33,12 +33,17 @@ export interface LoadedPipeline {
   commands: Record<string, string>;
   inputs: string[];
   defaults: { provider?: "claude" | "codex" | "command"; model?: string };
+  budget: BudgetDef | null;
+  hooks: Partial<Record<HookKind, HookDef>>;
   /** How many times the whole pipeline runs. */
   runs: number;
   nodes: RawNode[];
   /** Ids of nodes whose own definition is broken (reported already): a later reference to one is no second error. */
   broken: Set<string>;
 }
+
+export type HookKind = "on_iteration" | "on_complete" | "on_fail";
+export const HOOK_KINDS: readonly HookKind[] = ["on_iteration", "on_complete", "on_fail"];
 
 type At = Partial<Diagnostic>;
 export const problem = (out: Diagnostic[], level: Diagnostic["level"], file: string, message: string, at: At = {}) => out.push({ level, file, message, ...at });
@@ -148,7 +153,7 @@ export function loadPipelineSource(source: Source, fallbackName: string, out: Di
     ids.set(node.id, i);
     nodes.push(node);
   });
-  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, runs: def.runs ?? 1, nodes, broken };
+  return { name: def.name ?? fallbackName, source, file, yaml, description: def.description ?? null, commands: def.commands ?? {}, inputs: def.inputs ?? [], defaults: def.defaults ?? {}, runs: def.runs ?? 1, budget: def.budget ?? null, hooks: { on_iteration: def.on_iteration, on_complete: def.on_complete, on_fail: def.on_fail }, nodes, broken };
 }
 
 function stageNode(yaml: YamlFile, raw: unknown, path: (string | number)[], out: Diagnostic[]): RawNode | null {

@@ -43,6 +43,17 @@ export const InputsPlanSchema = v.object({
 });
 export type InputsPlan = v.InferOutput<typeof InputsPlanSchema>;
 
+/** A spending limit; a null figure is no limit. */
+export const BudgetPlanSchema = v.object({ usd: v.nullable(v.number()), tokens: v.nullable(v.number()) });
+export type BudgetPlan = v.InferOutput<typeof BudgetPlanSchema>;
+
+/** A hook's words (run without a shell), its timeout, and the stage whose iterations it follows (null: all). */
+export const HookPlanSchema = v.object({ command: v.array(v.string()), timeout: v.number(), stage: v.nullable(v.string()), source: v.string() });
+export type HookPlan = v.InferOutput<typeof HookPlanSchema>;
+export const HooksPlanSchema = v.object({ on_iteration: v.array(HookPlanSchema), on_complete: v.array(HookPlanSchema), on_fail: v.array(HookPlanSchema) });
+export type HooksPlan = v.InferOutput<typeof HooksPlanSchema>;
+export const NO_HOOKS: HooksPlan = { on_iteration: [], on_complete: [], on_fail: [] };
+
 export const StagePlanSchema = v.object({
   kind: v.literal("stage"),
   id: v.string(),
@@ -61,6 +72,7 @@ export const StagePlanSchema = v.object({
   on_error: v.picklist(["fail", "retry"]),
   retries: v.number(),
   backoff: v.number(),
+  budget: v.optional(v.nullable(BudgetPlanSchema), null),
 });
 export type StagePlan = v.InferOutput<typeof StagePlanSchema>;
 
@@ -74,6 +86,8 @@ export const ParallelPlanSchema = v.object({
   isolation: v.picklist(["worktree", "none"]),
   fail_fast: v.boolean(),
   inputs: InputsPlanSchema,
+  /** Spent by every provider of the block together. */
+  budget: v.optional(v.nullable(BudgetPlanSchema), null),
 });
 export type ParallelPlan = v.InferOutput<typeof ParallelPlanSchema>;
 
@@ -95,6 +109,9 @@ export const PlanSchema = v.object({
   runs: v.optional(v.number()),
   /** A desktop notification when the session ends (complete, failed or killed). */
   notify: v.optional(v.boolean(), false),
+  /** The whole session's budget: the pipeline's (or the stage file's, for a loop), each figure overridden by --budget-*. */
+  budget: v.optional(v.nullable(BudgetPlanSchema), null),
+  hooks: v.optional(HooksPlanSchema, NO_HOOKS),
   nodes: v.array(NodePlanSchema),
 });
 export type Plan = v.InferOutput<typeof PlanSchema>;

@@ -3,16 +3,16 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { splitWords } from "../lib/shellwords.ts";
-import { checkTermination, DEFAULT_QUEUE, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
+import { checkTermination, DEFAULT_QUEUE, HOOK_KINDS, type HookKind, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import { resolveAgent, resolveExecutable } from "./executables.ts";
+import { resolveAgent, resolveExecutable, SELF_WORD } from "./executables.ts";
 import { findStage, listDefinitions, sourceLabel, type Target } from "./find.ts";
-import { usage } from "../lib/errors.ts";
+import { missingDep, usage } from "../lib/errors.ts";
 import { closest } from "../lib/suggest.ts";
 import { modernModel, type ModernModel, type ParallelNode, type StageNode } from "./legacy.ts";
 import { fieldOf, lineOf, type YamlFile } from "./load.ts";
-import type { InputsPlan, NodePlan, ParallelPlan, Plan, ProviderPlan, StagePlan } from "./plan.ts";
-import { LIMITS, type Effort } from "./schema.ts";
+import type { BudgetPlan, HooksPlan, InputsPlan, NodePlan, ParallelPlan, Plan, ProviderPlan, StagePlan } from "./plan.ts";
+import { LIMITS, type BudgetDef, type Effort, type HookDef } from "./schema.ts";
 
 export interface PlanOptions {
   session: string;
@@ -26,6 +26,12 @@ export interface PlanOptions {
   timeout?: number;
   keep?: boolean;
   notify?: boolean;
+  /** --budget-usd / --budget-tokens: the session's budget, each over the pipeline's own. */
+  budgetUsd?: number;
+  budgetTokens?: number;
+  /** --on-complete / --on-fail: hook command lines. */
+  onComplete?: string;
+  onFail?: string;
   /** How many times the whole plan runs (--runs; beats a pipeline's `runs:`). */
   runs?: number;
   /** Resolve every executable the plan runs to an absolute path (start); lint does not need them. */
@@ -42,13 +48,18 @@ interface Ctx {
   out: Diagnostic[];
   stages: Map<string, LoadedStage | null>;
   pipeline: LoadedPipeline | null;
+  hooks: HooksPlan;
+  /** Stage files whose on_complete / on_fail are already in `hooks` (a stage used twice runs its hook once). */
+  hookFiles: Set<string>;
 }
 
 const err = (c: Ctx, file: string, message: string, at: At = {}) => problem(c.out, "error", file, message, at);
 
 export function buildPlan(root: string, target: Target, opts: PlanOptions, out: Diagnostic[]): Plan | null {
-  const c: Ctx = { root, opts, out, stages: new Map(), pipeline: null };
+  const c: Ctx = { root, opts, out, stages: new Map(), pipeline: null, hooks: { on_iteration: [], on_complete: [], on_fail: [] }, hookFiles: new Set() };
   const initial = resolveInputs(c, opts.inputs ?? [], "--input");
+  if (opts.onComplete !== undefined) addHook(c, "on_complete", opts.onComplete, "--on-complete", { field: "--on-complete" }, null);
+  if (opts.onFail !== undefined) addHook(c, "on_fail", opts.onFail, "--on-fail", { field: "--on-fail" }, null);
   const base = {
     version: 1 as const,
     session: opts.session,
@@ -57,23 +68,29 @@ export function buildPlan(root: string, target: Target, opts: PlanOptions, out: 
     context: opts.context ?? null,
     keep: opts.keep ?? false,
     notify: opts.notify ?? false,
+    hooks: c.hooks,
   };
   if (target.kind === "stage") {
     const st = loadStageSource(target.source, target.name, out);
     const node = st && stagePlan(c, st, target.name);
     if (!st || !node) return null;
-    return { ...base, type: "loop", target: { name: target.name, kind: "stage", source: sourceLabel(target.source) }, inputs: initial, commands: st.def.commands ?? {}, runs: opts.runs ?? 1, nodes: [node] };
+    // A loop's stage budget is its session's: the flags set that one.
+    return { ...base, budget: sessionBudget(c, null), type: "loop", target: { name: target.name, kind: "stage", source: sourceLabel(target.source) }, inputs: initial, commands: st.def.commands ?? {}, runs: opts.runs ?? 1, nodes: [node] };
   }
   const p = loadPipelineSource(target.source, target.name, out);
   if (!p) return null;
   c.pipeline = p;
+  for (const kind of HOOK_KINDS) {
+    const def = p.hooks[kind];
+    if (def !== undefined) addHook(c, kind, def, p.file, { line: lineOf(p.yaml, [kind]), field: kind }, null);
+  }
   const pipelineInputs = resolveInputs(c, p.inputs, p.file, p.yaml);
   const nodes: NodePlan[] = [];
   for (const raw of p.nodes) {
     const node = raw.kind === "stage" ? pipelineStage(c, p, raw, nodes) : parallelBlock(c, p, raw, nodes);
     if (node) nodes.push(node);
   }
-  return { ...base, type: "pipeline", target: { name: p.name, kind: "pipeline", source: sourceLabel(target.source) }, inputs: [...pipelineInputs, ...initial], commands: p.commands, runs: opts.runs ?? p.runs, nodes };
+  return { ...base, budget: sessionBudget(c, p.budget), type: "pipeline", target: { name: p.name, kind: "pipeline", source: sourceLabel(target.source) }, inputs: [...pipelineInputs, ...initial], commands: p.commands, runs: opts.runs ?? p.runs, nodes };
 }
 
 function stageByName(c: Ctx, name: string, file: string, at: At): LoadedStage | null {
@@ -160,7 +177,43 @@ function parallelBlock(c: Ctx, p: LoadedPipeline, raw: Extract<RawNode, { kind: 
     isolation: block.isolation ?? (existsSync(join(c.root, ".git")) ? "worktree" : "none"),
     fail_fast: block.fail_fast,
     inputs: blockInputs,
+    budget: budgetOf(def.budget),
   };
+}
+
+const budgetOf = (b: BudgetDef | null | undefined): BudgetPlan | null =>
+  b && (b.usd !== undefined || b.tokens !== undefined) ? { usd: b.usd ?? null, tokens: b.tokens ?? null } : null;
+
+/** The session's budget: each --budget-* flag over the pipeline's own figure. */
+function sessionBudget(c: Ctx, own: BudgetDef | null): BudgetPlan | null {
+  return budgetOf({ usd: c.opts.budgetUsd ?? own?.usd, tokens: c.opts.budgetTokens ?? own?.tokens });
+}
+
+/** The default time a hook may run before its process group is ended. */
+export const HOOK_TIMEOUT_S = 60;
+
+function addHook(c: Ctx, kind: HookKind, def: HookDef, file: string, at: At, stage: string | null): void {
+  const text = typeof def === "string" ? def : def.command;
+  let words: string[];
+  try {
+    words = splitWords(text);
+  } catch (e) {
+    err(c, file, `${kind}: ${(e as Error).message}`, at);
+    return;
+  }
+  if (!words.length) {
+    err(c, file, `${kind}: the command is empty`, at);
+    return;
+  }
+  // A hook that is not installed is said at start (exit 5), not found missing at the end of a long run.
+  if (c.opts.resolveBins && words[0] !== SELF_WORD) {
+    try {
+      words[0] = resolveExecutable(c.root, words[0]!);
+    } catch {
+      throw missingDep(`${kind} hook ${words[0]} not found${words[0]!.includes("/") ? "" : " on PATH"} (${file})`, { hint: "install it, or give the hook's full path", details: { missing: words[0] } });
+    }
+  }
+  c.hooks[kind].push({ command: words, timeout: typeof def === "string" ? HOOK_TIMEOUT_S : (def.timeout ?? HOOK_TIMEOUT_S), stage, source: file });
 }
 
 /** The line and field of whichever of two spellings of a key is present. */
@@ -288,6 +341,14 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
     ? providerPlan(c, judgeProvider, modelOf(c, judgeProvider, judgeDef.model ?? (judgeProvider !== "claude" ? null : "haiku"), null, judgeAt), judgeDef.command, ...judgeAt())
     : null;
   if (!provider) return null;
+  for (const kind of HOOK_KINDS) {
+    const def = sd[kind];
+    if (def === undefined) continue;
+    // A stage's on_iteration follows its own iterations; its on_complete / on_fail are the session's, once per file.
+    if (kind !== "on_iteration" && c.hookFiles.has(`${kind}:${st.file}`)) continue;
+    c.hookFiles.add(`${kind}:${st.file}`);
+    addHook(c, kind, def, st.file, { line: lineOf(st.yaml, [kind]), field: kind }, kind === "on_iteration" ? id : null);
+  }
   const outputPath = node?.output_path ?? sd.output_path ?? null;
   const outside = outputPath && relative(c.root, resolve(c.root, outputPath.replaceAll("${SESSION_NAME}", opts.session))).startsWith("..");
   if (outside) {
@@ -312,6 +373,7 @@ function stagePlan(c: Ctx, st: LoadedStage, id: string, site?: NodeSite): StageP
     on_error: node?.on_error ?? sd.on_error ?? "fail",
     retries: node?.retries ?? sd.retries ?? ((node?.on_error ?? sd.on_error) === "retry" ? 2 : 0),
     backoff: node?.backoff ?? sd.backoff ?? 30,
+    budget: budgetOf(node?.budget ?? sd.budget),
   };
 }
 

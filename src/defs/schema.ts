@@ -62,6 +62,26 @@ export type Effort = (typeof EFFORTS)[number];
 
 const OnError = v.picklist(["fail", "retry"], "expected fail or retry");
 
+/** `budget: { usd: 5, tokens: 2000000 }`: the session ends (failed, kind budget) before passing either. */
+export const BudgetSchema = v.strictObject({
+  usd: v.optional(v.pipe(v.number("expected an amount in USD"), v.minValue(0, "must not be negative"))),
+  tokens: v.optional(v.pipe(v.number("expected a number of tokens"), v.integer("expected a whole number"), v.minValue(0, "must not be negative"))),
+});
+export type BudgetDef = v.InferOutput<typeof BudgetSchema>;
+
+/** A hook: a command line run without a shell (words split like `command:`), or one with its own timeout. */
+const HookSchema = v.union([
+  v.string(),
+  v.strictObject({ command: v.string(), timeout: v.optional(PositiveSeconds(3600)) }),
+], "expected a command line, or { command, timeout }");
+export type HookDef = v.InferOutput<typeof HookSchema>;
+/** on_iteration after each iteration; on_complete / on_fail when the session ends so. */
+const hookFields = {
+  on_iteration: v.optional(HookSchema),
+  on_complete: v.optional(HookSchema),
+  on_fail: v.optional(HookSchema),
+};
+
 /** Fields a stage and a pipeline node may both set (the node wins). */
 const runFields = {
   provider: v.optional(Provider),
@@ -76,6 +96,7 @@ const runFields = {
   on_error: v.optional(OnError),
   retries: v.optional(Count(20)),
   backoff: v.optional(Seconds(LIMITS.maxDelay)),
+  budget: v.optional(BudgetSchema),
 };
 
 export const StageSchema = v.strictObject({
@@ -96,6 +117,7 @@ export const StageSchema = v.strictObject({
   /** Commands handed to every iteration in context.json (a pipeline's own commands win). */
   commands: v.optional(v.record(v.string(), v.string())),
   ...runFields,
+  ...hookFields,
 });
 export type StageDef = v.InferOutput<typeof StageSchema>;
 
@@ -167,6 +189,8 @@ export const ParallelNodeSchema = v.strictObject({
   description: v.optional(v.string()),
   parallel: ParallelSchema,
   inputs: v.optional(InputsSchema),
+  /** Spent by every provider of the block together. */
+  budget: v.optional(BudgetSchema),
 });
 export type ParallelNodeDef = v.InferOutput<typeof ParallelNodeSchema>;
 
@@ -183,6 +207,8 @@ export const PipelineSchema = v.strictObject({
   nodes: v.optional(v.array(v.unknown())),
   /** Legacy spelling of nodes. */
   stages: v.optional(v.array(v.unknown())),
+  budget: v.optional(BudgetSchema),
+  ...hookFields,
 });
 export type PipelineDef = v.InferOutput<typeof PipelineSchema>;
 

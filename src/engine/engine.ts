@@ -3,20 +3,22 @@
 // live in their own modules and see the engine through the Host interface.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Plan } from "../defs/plan.ts";
+import type { BudgetPlan, Plan } from "../defs/plan.ts";
+import { usd } from "../lib/output.ts";
 import { nodeMax } from "../defs/plan.ts";
 import { runFields, stagesOf, startingState } from "./starting-state.ts";
 import { selfName, sleep } from "../lib/proc.ts";
-import { readControl } from "../store/control.ts";
+import { budgetInForce, readControl, type Control } from "../store/control.ts";
 import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
 import { ensureDir } from "../store/fsx.ts";
 import type { RunPaths } from "../store/paths.ts";
-import { endState, readState, writeState, type HistoryEntry, type SessionEnd, type State } from "../store/state.ts";
+import { endState, readState, spendOf, writeState, type HistoryEntry, type SessionEnd, type State } from "../store/state.ts";
 import { cursorOf, runOf, type EngineError, type Host, type StageEnd, type StageRun } from "./host.ts";
 import { finalOutput, iterationOutputs } from "./inputs.ts";
 import { judge } from "./judge.ts";
 import type { EngineLog } from "./log.ts";
 import { runParallel } from "./parallel.ts";
+import { runHooks } from "./hooks.ts";
 import { checkQueue } from "./queue.ts";
 import { recoverAttempts, runIteration } from "./iteration.ts";
 import { nodeKey, progressKey, replay, resumePoint, unfinished, type Replay, type StageProgress } from "./replay.ts";
@@ -45,7 +47,11 @@ export class Engine implements Host {
   private stopAfterIteration = false;
   private killedBy: string | null = null;
   contextOverride: string | null = null;
+  /** `resume --budget-*`, read from control.json: the session's figures from then on. */
+  private budgetOverride: Control["budget"] = null;
   private holding: Promise<void> | null = null;
+  /** on_iteration hooks still running: the session goes on without them, and ends after them. */
+  private readonly hooksRunning = new Set<Promise<void>>();
   /** The run a new or resumed engine starts in: the first with a node not complete. */
   private readonly firstRun: number;
 
@@ -62,6 +68,7 @@ export class Engine implements Host {
     }
     this.done = replay(events.events);
     this.firstRun = resumePoint(this.plan, this.done).run;
+    this.budgetOverride = readControl(this.paths.dir)?.budget ?? null;
     const old = opts.resume ? readState(this.paths.state) : null;
     this.state = startingState(this.plan, this.done, this.firstRun, old?.ok ? old.state : null, events.events, opts.tmux);
   }
@@ -119,6 +126,17 @@ export class Engine implements Host {
     appendEvent(this.paths.events, { type, session: this.plan.session, cursor, data });
   }
 
+  iterationHooks(entry: HistoryEntry): void {
+    const p: Promise<void> = runHooks(this, "on_iteration", entry).finally(() => this.hooksRunning.delete(p));
+    this.hooksRunning.add(p);
+  }
+
+  record(cursor: Cursor, entry: HistoryEntry): void {
+    this.event("iteration_complete", cursor, entry);
+    this.history.push(entry);
+    this.state.spend = spendOf(this.history);
+  }
+
   /** Run every node not yet complete; returns the final state (complete, failed or killed). */
   async run(): Promise<State> {
     ensureDir(this.paths.dir);
@@ -143,7 +161,7 @@ export class Engine implements Host {
       }
       failure = await this.runNodes(run);
     }
-    return this.finish(failure);
+    return await this.finish(failure);
   }
 
   /** One run of the plan's nodes: the first failure, or null (complete, or stopped). */
@@ -172,7 +190,7 @@ export class Engine implements Host {
     return null;
   }
 
-  private finish(failure: EngineError | null): State {
+  private async finish(failure: EngineError | null): Promise<State> {
     const name = this.plan.session;
     let end: SessionEnd;
     if (this.halted()) {
@@ -189,9 +207,14 @@ export class Engine implements Host {
       this.event("session_complete", null, { reason });
       this.log.line(`session ${name} complete: ${reason}`);
     }
+    // Every agent has ended; the groups left are on_iteration hooks, still ended by kill and resume.
+    const hookGroups = this.state.agent_pgids;
     endState(this.state, end);
+    this.state.agent_pgids = hookGroups;
     if (failure && this.state.error) this.state.error = { ...this.state.error, stage: failure.stage, iteration: failure.iteration };
     this.save();
+    // The state is final (a hook reads it so); the engine holds its lock until its hooks end, each within its timeout.
+    await Promise.all([...this.hooksRunning, runHooks(this, end.status === "complete" ? "on_complete" : "on_fail")]);
     return this.state;
   }
 
@@ -234,6 +257,8 @@ export class Engine implements Host {
       if (this.halted() || sr.cancel?.aborted) return stopped();
       await this.holdIfPaused();
       if (this.halted()) return stopped();
+      const over = this.overBudget(sr);
+      if (over) return { ok: false, error: { message: over, kind: "budget", stage: stage.id, iteration: n }, iterations: n };
       if (t.type === "queue") {
         const q = await checkQueue(this, sr, n + 1);
         this.event("queue_check", cursorOf(sr, n), { items: q.items, ok: q.ok, error: q.error });
@@ -266,6 +291,31 @@ export class Engine implements Host {
       if (verdict.done) return this.endStage(sr, n, verdict.reason);
       await this.sleep(sr, stage.delay);
     }
+  }
+
+  /**
+   * Before an iteration: the budget it would pass, if the spend so far has reached one (the
+   * session's, its parallel block's, its stage's in this run; a block's and a stage's count every
+   * provider). A figure a resume set replaces the session's and lifts the stage's and block's.
+   */
+  private overBudget(sr: StageRun): string | null {
+    const o = this.budgetOverride;
+    const lift = (b: BudgetPlan | null | undefined): BudgetPlan | null => (b ? { usd: o?.usd != null ? null : b.usd, tokens: o?.tokens != null ? null : b.tokens } : null);
+    const node = this.plan.nodes[sr.node]!;
+    const inNode = this.history.filter((h) => h.node === sr.node && (h.run ?? 1) === sr.run);
+    const checks: [string, BudgetPlan | null, () => { cost_usd: number | null; tokens: number }][] = [
+      ["the session's", budgetInForce(this.plan.budget, { budget: o, pause: false, context: null }), () => this.state.spend ?? spendOf([])],
+      [`parallel block ${node.id}'s`, node.kind === "parallel" ? lift(node.budget) : null, () => spendOf(inNode)],
+      [`stage ${sr.stage.id}'s`, lift(sr.stage.budget), () => spendOf(inNode.filter((h) => h.stage === sr.stage.id))],
+    ];
+    for (const [whose, b, spent] of checks) {
+      if (!b) continue;
+      const s = spent();
+      const more = (flag: string) => `'${selfName()} resume ${this.plan.session} --budget-${flag} <more>' continues`;
+      if (b.usd !== null && s.cost_usd !== null && s.cost_usd >= b.usd) return `budget reached: ${usd(s.cost_usd)} spent, ${whose} budget is ${usd(b.usd)}; ${more("usd")}`;
+      if (b.tokens !== null && s.tokens >= b.tokens) return `budget reached: ${s.tokens} tokens spent, ${whose} budget is ${b.tokens} tokens; ${more("tokens")}`;
+    }
+    return null;
   }
 
   private endStage(sr: StageRun, n: number, reason: string): StageEnd {
@@ -309,6 +359,7 @@ export class Engine implements Host {
   private async holdIfPaused(): Promise<void> {
     const c = readControl(this.paths.dir);
     if (c?.context) this.contextOverride = c.context;
+    if (c?.budget) this.budgetOverride = c.budget;
     if (!c?.pause) return;
     this.holding ??= this.hold().finally(() => (this.holding = null));
     await this.holding;
@@ -326,6 +377,7 @@ export class Engine implements Host {
       c = readControl(this.paths.dir);
     }
     if (c?.context) this.contextOverride = c.context;
+    if (c?.budget) this.budgetOverride = c.budget;
     if (this.halted()) return;
     this.state.status = "running";
     this.state.pause_requested = false;

@@ -53,6 +53,10 @@ export interface Host {
   progress(key: string): StageProgress | undefined;
   markStageDone(key: string, iterations: number): void;
   event(type: string, cursor: Cursor | null, data?: Record<string, unknown>): void;
+  /** An iteration ended: its entry goes to events.jsonl and the history, and into the session's spend. */
+  record(cursor: Cursor, entry: HistoryEntry): void;
+  /** Start the on_iteration hooks for this entry in the background (the session does not wait for them). */
+  iterationHooks(entry: HistoryEntry): void;
   save(): void;
   sleep(sr: StageRun, seconds: number): Promise<void>;
   label(sr: StageRun): string;

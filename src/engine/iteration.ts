@@ -6,11 +6,12 @@ import { childCgroup, killCgroup } from "../lib/cgroup.ts";
 import { appendEvent, type SessionEvent } from "../store/events.ts";
 import { ensureDir, writeJsonAtomic } from "../store/fsx.ts";
 import { iterationDir, type RunPaths } from "../store/paths.ts";
-import type { ErrorKind, HistoryEntry } from "../store/state.ts";
+import { spendText, type ErrorKind, type HistoryEntry } from "../store/state.ts";
 import { cursorOf, runOf, type EngineError, type Host, type StageRun } from "./host.ts";
 import type { Plan, ProviderPlan } from "../defs/plan.ts";
 import type { TemplateValues } from "../defs/template.ts";
 import { agentEnv, runAgent, type AgentOutcome, type AgentRequest } from "./providers/index.ts";
+import { gitChanges, gitMark } from "./git.ts";
 import { readAgentStatus, strings } from "./status.ts";
 import type { Decision } from "./termination.ts";
 import { iterationView, stageDirOf } from "./view.ts";
@@ -92,6 +93,7 @@ async function attempt(h: Host, sr: StageRun, n: number): Promise<AttemptResult>
   h.log.resetCaps();
   h.log.line(`${h.label(sr)} iteration ${n}/${sr.stage.termination.max} (${prov.name}${prov.model ? ` ${prov.model}` : ""})`);
 
+  const mark = await gitMark(sr.cwd);
   const outcome = await runRecorded(h, sr, prov, view.vars, {
     cwd: sr.cwd,
     env: agentEnv(view.env),
@@ -106,17 +108,20 @@ async function attempt(h: Host, sr: StageRun, n: number): Promise<AttemptResult>
   if (h.killed) return { kind: "halt" };
 
   const { entry, failure } = historyEntry(sr, n, startedAt, outcome, view.files.status);
-  h.event("iteration_complete", cursor, entry);
-  h.history.push(entry);
+  entry.git = await gitChanges(sr.cwd, mark);
+  h.record(cursor, entry);
   if (failure) {
     h.save();
     h.log.line(`${h.label(sr)} iteration ${n} failed: ${failure.message}`);
+    h.iterationHooks(entry);
     return { kind: "failed", failure };
   }
   s.iteration_completed = n;
   if (!sr.provider.id) s.stages[sr.node]!.iterations = n;
   h.save();
-  h.log.line(`${h.label(sr)} iteration ${n}: ${entry.decision}${entry.summary ? ` — ${entry.summary}` : ""}`);
+  const spent = spendText(entry);
+  h.log.line(`${h.label(sr)} iteration ${n}: ${entry.decision}${entry.summary ? ` — ${entry.summary}` : ""}${spent ? ` (${spent})` : ""}`);
+  h.iterationHooks(entry);
   return { kind: "ok", decision: entry.decision as Decision, reason: entry.reason };
 }
 
@@ -170,6 +175,8 @@ function historyEntry(sr: StageRun, n: number, startedAt: string, outcome: Agent
     exit_code: outcome.spawn.exitCode,
     error_kind: failure?.kind ?? null,
     cost_usd: outcome.report?.costUsd ?? null,
+    usage: outcome.report?.usage ?? null,
+    git: null,
     files_touched: status.ok ? strings(status.status.work?.files_touched) : [],
     items_completed: status.ok ? strings(status.status.work?.items_completed) : [],
   };
@@ -207,6 +214,8 @@ export function recoverAttempts(plan: Plan, paths: RunPaths, starts: SessionEven
       exit_code: null,
       error_kind: null,
       cost_usd: null,
+      usage: null,
+      git: null,
       files_touched: strings(status.status.work?.files_touched),
       items_completed: strings(status.status.work?.items_completed),
       recovered: true,

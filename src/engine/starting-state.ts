@@ -6,7 +6,7 @@ import { createSessionCgroup } from "../lib/cgroup.ts";
 import { rootTag } from "../lib/names.ts";
 import { pidStart } from "../lib/proc.ts";
 import type { SessionEvent } from "../store/events.ts";
-import type { State } from "../store/state.ts";
+import { spendOf, type State } from "../store/state.ts";
 import { nodeKey, progressKey, type Replay } from "./replay.ts";
 
 const now = () => new Date().toISOString();
@@ -43,6 +43,7 @@ export function startingState(plan: Plan, done: Replay, run: number, base: State
     tmux,
     completion_reason: null,
     error: null,
+    spend: spendOf(done.history),
     ...runFields(plan, run),
     // The snapshot's times and reasons are carried on only within the run they belong to.
     stages: stagesOf(plan, done, run, (base?.run ?? 1) === run ? base : null),

@@ -141,3 +141,13 @@ export function duration(ms: number): string {
   if (h < 48) return `${h}h${String(m % 60).padStart(2, "0")}m`;
   return `${Math.floor(h / 24)}d${h % 24}h`;
 }
+
+/** A token count for people: 950, 12.4k, 3.1M. */
+export function compact(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1e6) return `${(n / 1000).toFixed(n < 1e5 ? 1 : 0)}k`;
+  return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)}M`;
+}
+
+/** Dollars for people: two decimals, four below a cent. */
+export const usd = (n: number) => `$${n.toFixed(n < 0.01 && n > 0 ? 4 : 2)}`;

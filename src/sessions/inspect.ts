@@ -3,12 +3,12 @@ import { join } from "node:path";
 import { notFound } from "../lib/errors.ts";
 import { ARCHIVED_RUN, SESSION_NAME, tmuxNames } from "../lib/names.ts";
 import { isSameProcess, selfName } from "../lib/proc.ts";
-import { readControl } from "../store/control.ts";
+import { budgetInForce, readControl } from "../store/control.ts";
 import { lockOf, readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
-import { currentStage, type DisplayStatus, readState, RUNNING, type State, totalsOf } from "../store/state.ts";
+import { derivedStatus, readState, RUNNING, type DisplayStatus, type State } from "../store/state.ts";
 import { readEvents } from "../store/events.ts";
-import { agentsOf, readPlan } from "../defs/plan.ts";
+import { agentsOf, readPlan, type Plan } from "../defs/plan.ts";
 import { replay } from "../engine/replay.ts";
 import { listSessions, type TmuxSession } from "../tmux.ts";
 
@@ -97,14 +97,16 @@ export function inspect(root: string, session: string) {
   const s = ev.state;
   // The iterations live in events.jsonl; what state.json does not store twice is derived here.
   const history = s ? replay(readEvents(p.events).events).history : [];
-  const lastEntry = history.filter((h) => h.decision !== "failed").pop() ?? history[history.length - 1];
-  const stage = s ? currentStage(s) : null;
+  const plan = planOf(p);
+  const derived = derivedStatus(s, history, budgetInForce(plan?.budget ?? null, readControl(p.dir)));
   return {
-    ...(s ?? { session }),
-    current_stage_id: stage?.id ?? null,
-    max: stage?.max ?? null,
-    agents: planAgents(p),
-    totals: totalsOf(history),
+    ...(s ? { ...s, stages: derived.stages! } : { session }),
+    current_stage_id: derived.current_stage_id,
+    max: derived.max,
+    agents: plan ? agentsOf(plan) : {},
+    totals: derived.totals,
+    budget: derived.budget,
+    commits: derived.commits,
     history,
     status: ev.status,
     stored_status: s?.status ?? null,
@@ -127,22 +129,20 @@ export function inspect(root: string, session: string) {
           }
         : null,
     // A crashed engine that could not write its error into state.json left it in its lock.
-    error: s?.error ?? (ev.status === "crashed" && lockOf(ev.lock)?.error ? { message: lockOf(ev.lock)!.error!, kind: "engine", at: s?.updated_at ?? "", stage: stage?.id ?? null, iteration: s?.iteration ?? null } : null),
-    last: lastEntry
-      ? { iteration: lastEntry.iteration, stage: lastEntry.stage, decision: lastEntry.decision, reason: lastEntry.reason, summary: lastEntry.summary }
-      : null,
+    error: s?.error ?? (ev.status === "crashed" && lockOf(ev.lock)?.error ? { message: lockOf(ev.lock)!.error!, kind: "engine", at: s?.updated_at ?? "", stage: derived.current_stage_id, iteration: s?.iteration ?? null } : null),
+    last: derived.last,
     paths: { run_dir: p.dir, state: p.state, events: p.events, progress: p.progress, log: p.log, plan: p.plan },
   };
 }
 export type StatusDoc = ReturnType<typeof inspect>;
 
 
-/** Provider → executable, from plan.json (empty when the plan cannot be read). */
-function planAgents(paths: RunPaths): Record<string, string> {
+/** plan.json, or null when it cannot be read. */
+function planOf(paths: RunPaths): Plan | null {
   try {
-    return agentsOf(readPlan(paths));
+    return readPlan(paths);
   } catch {
-    return {};
+    return null;
   }
 }
 

@@ -21,6 +21,9 @@ export interface SessionRow {
   alive: boolean;
   tmux: boolean;
   stalled: boolean;
+  /** What the session spent so far (state.json's spend): USD where its agents report it, and tokens. */
+  cost_usd: number | null;
+  tokens: number | null;
   problem: string | null;
   /** One line on the session's health: why it failed, what it waits for, what to do. */
   note: string;
@@ -73,7 +76,7 @@ function toRow(root: string, ev: Evidence): SessionRow {
   if (!s) {
     // No state to date the row: the run directory's own time still orders it.
     const updated_at = mtimeIso(runPaths(root, ev.session).dir);
-    const none = { target: null, status: ev.status, stage: null, iteration: null, max: null, started_at: null, updated_at };
+    const none = { target: null, status: ev.status, stage: null, iteration: null, max: null, started_at: null, updated_at, cost_usd: null, tokens: null };
     return { session: ev.session, ...none, ...flags, note: ev.problem ?? "", archived };
   }
   return {
@@ -85,6 +88,8 @@ function toRow(root: string, ev: Evidence): SessionRow {
     max: currentStage(s)?.max ?? null,
     started_at: s.started_at,
     updated_at: s.updated_at,
+    cost_usd: s.spend?.cost_usd ?? null,
+    tokens: s.spend?.tokens ?? null,
     ...flags,
     note: healthNote(ev, archived),
     archived,
@@ -104,6 +109,8 @@ function orphan(name: string, session: string, created: number): SessionRow {
     alive: false,
     tmux: true,
     stalled: false,
+    cost_usd: null,
+    tokens: null,
     problem: `tmux session ${name} has no run directory`,
     note: `tmux session without a run directory: '${selfName()} cleanup' removes it`,
     archived: false,

@@ -27,7 +27,7 @@ export async function pause(root: string, session: string, wait: boolean): Promi
     });
   }
   if (ev.state.status !== "paused") {
-    writeControl(paths.dir, { pause: true, context: readControl(paths.dir)?.context ?? null });
+    writeControl(paths.dir, { ...(readControl(paths.dir) ?? { context: null, budget: null }), pause: true });
   }
   if (wait) {
     const { pid, pid_start } = ev.state;

@@ -3,7 +3,7 @@ import { replay, resumePoint, type ResumePoint } from "../engine/replay.ts";
 import { conflict, failed } from "../lib/errors.ts";
 import { checkSessionName } from "../lib/names.ts";
 import { isSameProcess, selfName, waitFor } from "../lib/proc.ts";
-import { readControl, writeControl } from "../store/control.ts";
+import { readControl, writeControl, type Control } from "../store/control.ts";
 import { readEvents } from "../store/events.ts";
 import { releaseLock } from "../store/lock.ts";
 import { runPaths } from "../store/paths.ts";
@@ -19,7 +19,18 @@ export interface ResumeRequest {
   foreground: boolean;
   keep: boolean;
   context?: string;
+  /** --budget-usd / --budget-tokens: the session's budget from now on. */
+  budget?: { usd?: number; tokens?: number };
   echo: "stdout" | "stderr";
+}
+
+const budgetGiven = (req: ResumeRequest) => req.budget?.usd !== undefined || req.budget?.tokens !== undefined;
+
+/** What a resume tells the engine through control.json: go on, with this context and budget. */
+function controlFor(req: ResumeRequest, old: Control | null): Control {
+  const b = req.budget;
+  const budget = budgetGiven(req) ? { usd: b?.usd ?? old?.budget?.usd ?? null, tokens: b?.tokens ?? old?.budget?.tokens ?? null } : (old?.budget ?? null);
+  return { ...old, pause: false, context: req.context ?? old?.context ?? null, budget };
 }
 
 export interface Resumed extends Launched {
@@ -65,8 +76,9 @@ export async function resume(req: ResumeRequest): Promise<Resumed> {
     }
     // An agent that outlived its engine would otherwise run the same iteration as the new one.
     await stopLeftovers(ev.state);
-    // A session killed while paused left pause:true behind; --context reaches the next iteration as ${CONTEXT}.
-    if (control?.pause || req.context !== undefined) writeControl(paths.dir, { pause: false, context: req.context ?? control?.context ?? null });
+    // A session killed while paused left pause:true behind; --context reaches the next iteration as
+    // ${CONTEXT}, --budget-* the engine's budget check (plan.json stays as start froze it).
+    if (control?.pause || req.context !== undefined || budgetGiven(req)) writeControl(paths.dir, controlFor(req, control));
     point = at();
   } catch (e) {
     releaseLock(paths.lock);
@@ -88,7 +100,7 @@ export function refuseComplete(state: State | null, verb: "resume" | "run"): voi
 async function unpause(req: ResumeRequest, s: State, target: string, point: ResumePoint): Promise<Resumed> {
   const paths = runPaths(req.root, req.session);
   const control = readControl(paths.dir);
-  writeControl(paths.dir, { pause: false, context: req.context ?? control?.context ?? null });
+  writeControl(paths.dir, controlFor(req, control));
   const { pid, pid_start } = s;
   const running = await waitFor(() => {
     const r = readState(paths.state);

@@ -35,6 +35,11 @@ export interface StartRequest {
   foreground: boolean;
   keep: boolean;
   notify: boolean;
+  /** --budget-usd, --budget-tokens, --on-complete, --on-fail. */
+  budgetUsd?: number;
+  budgetTokens?: number;
+  onComplete?: string;
+  onFail?: string;
   echo: "stdout" | "stderr";
 }
 
@@ -70,6 +75,10 @@ export function prepare(req: StartRequest): Prepared {
     runs: req.runs,
     keep: req.keep,
     notify: req.notify,
+    budgetUsd: req.budgetUsd,
+    budgetTokens: req.budgetTokens,
+    onComplete: req.onComplete,
+    onFail: req.onFail,
     resolveBins: true,
   };
   const diags: Diagnostic[] = [];

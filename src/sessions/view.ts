@@ -1,7 +1,8 @@
 /** The human views of list, status and tail: pure functions from data to text, so they are testable. */
-import { c, duration, table } from "../lib/output.ts";
+import { c, compact, duration, table, usd } from "../lib/output.ts";
 import type { SessionEvent } from "../store/events.ts";
-import type { HistoryEntry } from "../store/state.ts";
+import * as v from "valibot";
+import { budgetTokens, HistoryEntrySchema, spendText, type HistoryEntry, type Totals } from "../store/state.ts";
 import type { StatusDoc } from "./inspect.ts";
 import { clock, rowTime, type Overview, type SessionRow } from "./overview.ts";
 import { selfName } from "../lib/proc.ts";
@@ -30,10 +31,11 @@ export function listView(o: Overview, now = Date.now(), width?: number): string 
           paintStatus(r.status) + (r.stalled ? c.yellow(" (stalled)") : ""),
           r.stage ?? "-",
           r.iteration === null ? "-" : `${r.iteration}/${r.max ?? "?"}`,
+          spent(r.cost_usd, r.tokens),
           age(r, now),
           truncate(r.note, 80),
         ]),
-        ["SESSION", "TARGET", "STATUS", "STAGE", "ITER", "AGE", "HEALTH"],
+        ["SESSION", "TARGET", "STATUS", "STAGE", "ITER", "COST", "AGE", "HEALTH"],
         width,
       ),
     );
@@ -45,6 +47,23 @@ export function listView(o: Overview, now = Date.now(), width?: number): string 
     lines.push("", c.dim(`foreign tmux sessions (pipeline-* not started by sessions; left alone): ${o.foreign.join(", ")}`));
   }
   return lines.join("\n");
+}
+
+/** USD where the agents report it, else tokens: `$1.24`, `310k tok`, `-`. */
+export function spent(cost: number | null, tokens: number | null): string {
+  if (cost !== null && cost > 0) return usd(cost);
+  if (tokens) return `${compact(tokens)} tok`;
+  return cost === 0 ? usd(0) : "-";
+}
+
+/** `12 iterations, 1 failed, 1.2M tokens, $3.50, 2 commits (5 files, +30 -4)`. */
+export function totalsLine(t: Totals): string {
+  const parts = [`${t.iterations} iteration${t.iterations === 1 ? "" : "s"}`, `${t.failures} failed`];
+  const tokens = budgetTokens(t.tokens);
+  if (tokens) parts.push(`${compact(tokens)} tokens${t.tokens.cache_read ? ` (+${compact(t.tokens.cache_read)} cache reads)` : ""}`);
+  if (t.cost_usd !== null) parts.push(usd(t.cost_usd));
+  if (t.commits) parts.push(`${t.commits} commit${t.commits === 1 ? "" : "s"} (${t.files} file${t.files === 1 ? "" : "s"}, +${t.lines_added} -${t.lines_removed})`);
+  return parts.join(", ");
 }
 
 function age(r: SessionRow, now: number): string {
@@ -109,8 +128,19 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
   if ("started_at" in d) {
     const end = d.completed_at ? Date.parse(d.completed_at) : d.alive ? now : Date.parse(d.updated_at);
     lines.push(row("duration", `${duration(end - Date.parse(d.started_at))} (started ${d.started_at}${d.completed_at ? `, ended ${d.completed_at}` : ""})`));
-    const t = d.totals;
-    lines.push(row("totals", `${t.iterations} iteration${t.iterations === 1 ? "" : "s"}, ${t.failures} failed${t.cost_usd ? `, $${t.cost_usd.toFixed(2)}` : ""}`));
+    lines.push(row("totals", totalsLine(d.totals)));
+  }
+  if (d.budget) {
+    const b = d.budget;
+    const of = (spent: string, limit: string, f: number) => `${spent} of ${limit} (${Math.round(f * 100)}%)`;
+    const parts: string[] = [];
+    if (b.usd !== null) parts.push(of(usd(b.spent_usd ?? 0), usd(b.usd), b.usd ? (b.spent_usd ?? 0) / b.usd : 1));
+    if (b.tokens !== null) parts.push(of(`${compact(b.spent_tokens)} tokens`, compact(b.tokens), b.tokens ? b.spent_tokens / b.tokens : 1));
+    lines.push(row("budget", parts.join(", ")));
+  }
+  if (d.commits?.length) {
+    lines.push(row("commits", `${d.commits.length} by this session${d.commits.length > 5 ? " (last 5)" : ""}`));
+    for (const k of d.commits.slice(-5)) lines.push(row("", `${k.hash.slice(0, 10)} ${truncate(k.subject, 90)} ${c.dim(`(#${k.iteration} ${k.stage}${k.provider ? `[${k.provider}]` : ""})`)}`));
   }
   if ("history" in d && d.history.length) {
     lines.push("", c.bold("recent iterations"));
@@ -126,7 +156,8 @@ export function statusView(d: StatusDoc, o: { tty: boolean; now?: number }): str
 function historyLine(h: HistoryEntry): string {
   const who = h.provider ? `${h.stage}[${h.provider}]` : h.stage;
   const what = h.decision === "failed" ? h.reason : (h.summary ?? h.reason);
-  return `#${String(h.iteration).padEnd(3)} ${who} ${decision(h.decision)} ${c.dim(duration(h.duration_ms))}${what ? `  ${truncate(what, 90)}` : ""}`;
+  const use = spendText(h);
+  return `#${String(h.iteration).padEnd(3)} ${who} ${decision(h.decision)} ${c.dim(duration(h.duration_ms))}${use ? ` ${c.dim(use)}` : ""}${what ? `  ${truncate(what, 90)}` : ""}`;
 }
 
 const decision = (d: string) => (d === "failed" || d === "error" ? c.red(d) : d === "stop" ? c.green(d) : d);
@@ -161,7 +192,9 @@ function eventData(e: SessionEvent): string {
   switch (e.type) {
     case "iteration_complete": {
       const text = d.decision === "failed" ? d.reason : (d.summary ?? d.reason);
-      return `${decision(String(d.decision))}${text ? ` — ${truncate(String(text), 160)}` : ""}`;
+      const parsed = v.safeParse(HistoryEntrySchema, d);
+      const use = parsed.success ? spendText(parsed.output) : "";
+      return `${decision(String(d.decision))}${use ? ` (${use})` : ""}${text ? ` — ${truncate(String(text), 160)}` : ""}`;
     }
     case "session_failed":
       return d.error?.message ?? "";

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { compact, usd } from "../lib/output.ts";
 import { readText, writeAtomic } from "./fsx.ts";
 
 export const SessionStatus = v.picklist(["running", "paused", "complete", "failed", "killed"]);
@@ -8,8 +9,33 @@ export const RUNNING: ReadonlySet<string> = new Set<SessionStatus>(["running", "
 /** What list/status show: the stored status, or `crashed` when it says running but the engine is gone. */
 export type DisplayStatus = SessionStatus | "crashed" | "unreadable";
 
-export const ErrorKind = v.picklist(["exit", "timeout", "no_status", "bad_status", "agent_error", "auth", "limit", "network", "crash", "signal", "engine", "judge", "queue", "io"]);
+export const ErrorKind = v.picklist(["exit", "timeout", "no_status", "bad_status", "agent_error", "auth", "limit", "network", "crash", "signal", "engine", "judge", "queue", "io", "budget"]);
 export type ErrorKind = v.InferOutput<typeof ErrorKind>;
+
+/** An iteration's token usage as its provider reported it (claude, codex); null for a command agent. */
+export const UsageEntrySchema = v.looseObject({
+  input_tokens: v.optional(v.number(), 0),
+  output_tokens: v.optional(v.number(), 0),
+  cache_read_tokens: v.optional(v.number(), 0),
+  cache_write_tokens: v.optional(v.number(), 0),
+  cost_usd: v.nullish(v.number(), null),
+  turns: v.nullish(v.number(), null),
+  model: v.nullish(v.string(), null),
+});
+export type UsageEntry = v.InferOutput<typeof UsageEntrySchema>;
+
+/** What an iteration did to the git repository it ran in: HEAD before and after, and its commits. */
+export const GitEntrySchema = v.looseObject({
+  head_before: v.nullish(v.string(), null),
+  head_after: v.nullish(v.string(), null),
+  commits: v.optional(v.array(v.looseObject({ hash: v.string(), subject: v.string() })), []),
+  /** Files changed by those commits (at most 200 paths listed; files_changed counts all). */
+  files: v.optional(v.array(v.string()), []),
+  files_changed: v.optional(v.number(), 0),
+  lines_added: v.optional(v.number(), 0),
+  lines_removed: v.optional(v.number(), 0),
+});
+export type GitEntry = v.InferOutput<typeof GitEntrySchema>;
 
 export const HistoryEntrySchema = v.looseObject({
   node: v.number(),
@@ -29,6 +55,8 @@ export const HistoryEntrySchema = v.looseObject({
   cost_usd: v.nullish(v.number(), null),
   files_touched: v.optional(v.array(v.string()), []),
   items_completed: v.optional(v.array(v.string()), []),
+  usage: v.nullish(UsageEntrySchema, null),
+  git: v.nullish(GitEntrySchema, null),
 });
 export type HistoryEntry = v.InferOutput<typeof HistoryEntrySchema>;
 
@@ -92,6 +120,11 @@ export const StateSchema = v.looseObject({
   stages: v.array(StageStateSchema),
   completion_reason: v.nullish(v.string(), null),
   error: v.nullish(StateErrorSchema, null),
+  /**
+   * The session's spend so far (totalsOf its history), which the engine updates with each
+   * iteration and checks its budget against; kept here so `list` shows it without reading events.
+   */
+  spend: v.nullish(v.object({ cost_usd: v.nullable(v.number()), tokens: v.number() }), null),
 });
 export type State = v.InferOutput<typeof StateSchema>;
 
@@ -160,11 +193,93 @@ export function writeState(path: string, state: State): void {
 export function totalsOf(history: readonly HistoryEntry[]) {
   let iterations = 0;
   let failures = 0;
-  let cost = 0;
+  let cost: number | null = null;
+  const tokens = { input: 0, output: 0, cache_read: 0, cache_write: 0 };
+  let commits = 0;
+  let linesAdded = 0;
+  let linesRemoved = 0;
+  let durationMs = 0;
+  const files = new Set<string>();
   for (const h of history) {
     if (h.decision === "failed") failures++;
     else iterations++;
-    cost += h.cost_usd ?? 0;
+    durationMs += h.duration_ms;
+    // A failed attempt spent too: its usage counts.
+    const c = h.usage?.cost_usd ?? h.cost_usd;
+    if (c !== null && c !== undefined) cost = (cost ?? 0) + c;
+    if (h.usage) {
+      tokens.input += h.usage.input_tokens;
+      tokens.output += h.usage.output_tokens;
+      tokens.cache_read += h.usage.cache_read_tokens;
+      tokens.cache_write += h.usage.cache_write_tokens;
+    }
+    if (h.git) {
+      commits += h.git.commits.length;
+      linesAdded += h.git.lines_added;
+      linesRemoved += h.git.lines_removed;
+      for (const f of h.git.files) files.add(f);
+    }
   }
-  return { iterations, failures, cost_usd: Math.round(cost * 1e6) / 1e6 };
+  return {
+    iterations,
+    failures,
+    /** Null when no iteration reported a cost (codex and command agents report none): never guessed. */
+    cost_usd: cost === null ? null : Math.round(cost * 1e6) / 1e6,
+    tokens,
+    commits,
+    files: files.size,
+    lines_added: linesAdded,
+    lines_removed: linesRemoved,
+    duration_ms: durationMs,
+  };
+}
+export type Totals = ReturnType<typeof totalsOf>;
+
+/**
+ * The tokens a token budget counts, and list's TOKENS figure: what the model took in anew and gave
+ * out. Cache reads (the same context read again, at a tenth of the price) are not counted, or a
+ * long Claude run would pass any budget on its first iteration.
+ */
+export const budgetTokens = (t: Totals["tokens"]) => t.input + t.output + t.cache_write;
+
+/** The session's spend as state.json keeps it for `list` and the engine checks its budget against. */
+export function spendOf(history: readonly HistoryEntry[]): { cost_usd: number | null; tokens: number } {
+  const t = totalsOf(history);
+  return { cost_usd: t.cost_usd, tokens: budgetTokens(t.tokens) };
+}
+
+/** One iteration's tokens, cost and commits for people (the pane, status, tail): `12.4k tok $0.0310 1 commit`. */
+export function spendText(h: HistoryEntry): string {
+  const t = totalsOf([h]);
+  const parts: string[] = [];
+  if (h.usage) parts.push(`${compact(budgetTokens(t.tokens))} tok`);
+  if (t.cost_usd !== null) parts.push(usd(t.cost_usd));
+  if (t.commits) parts.push(`${t.commits} commit${t.commits === 1 ? "" : "s"}`);
+  return parts.join(" ");
+}
+
+/** A session's budget in force and its spend against it. */
+export type BudgetView = { usd: number | null; tokens: number | null; spent_usd: number | null; spent_tokens: number };
+
+/**
+ * What `status --json` (and a hook's stdin) derives from state.json and the history, never stored:
+ * each stage's totals, the current stage's id and cap, the session's totals, commits, budget and
+ * last decision.
+ */
+export function derivedStatus(s: State | null, history: readonly HistoryEntry[], budget: { usd: number | null; tokens: number | null } | null) {
+  const stage = s ? currentStage(s) : null;
+  const totals = totalsOf(history);
+  const last = history.filter((h) => h.decision !== "failed").pop() ?? history[history.length - 1];
+  return {
+    // stages[] are the current run's: so are their totals.
+    ...(s ? { stages: s.stages.map((st) => ({ ...st, totals: totalsOf(history.filter((h) => h.node === st.index && (h.run ?? 1) === (s.run ?? 1))) })) } : {}),
+    current_stage_id: stage?.id ?? null,
+    max: stage?.max ?? null,
+    totals,
+    /** The session's budget in force and its spend against it (null: no budget). */
+    budget: budget && ({ ...budget, spent_usd: totals.cost_usd, spent_tokens: budgetTokens(totals.tokens) } as BudgetView),
+    /** Every commit the session's iterations made, oldest first. */
+    commits: history.flatMap((h) => (h.git?.commits ?? []).map((c) => ({ hash: c.hash, subject: c.subject, stage: h.stage, provider: h.provider, iteration: h.iteration }))),
+    last: last ? { iteration: last.iteration, stage: last.stage, decision: last.decision, reason: last.reason, summary: last.summary } : null,
+  };
 }

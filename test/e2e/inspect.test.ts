@@ -137,7 +137,7 @@ describe("finished sessions", () => {
     const text = (await run(root.path, ["status", "bad"])).stdout;
     expect(text).toMatch(/error\s+iteration 2 of bad failed/);
     expect(text).toContain("sessions resume bad");
-    expect((await run(root.path, ["list"])).stdout).toMatch(/^bad\s+bad\s+failed\s+bad\s+2\/5\s+\S+\s+iteration 2 of bad failed/m);
+    expect((await run(root.path, ["list"])).stdout).toMatch(/^bad\s+bad\s+failed\s+bad\s+2\/5\s+-\s+\S+\s+iteration 2 of bad failed/m);
   }, 30_000);
 
   test("tail --follow prints events as they come and returns when the session ends", async () => {

@@ -153,15 +153,23 @@ describe("overview (list)", () => {
 });
 
 describe("inspect (status)", () => {
-  test("the history comes from events.jsonl; totals, the last decision and the current stage are derived", () => {
+  test("the history comes from events.jsonl; totals (usage, git), the last decision and the current stage are derived", () => {
     using root = tempRoot({ git: false });
     const at = new Date().toISOString();
-    const history = Array.from({ length: 1000 }, (_, i) => ({ node: 0, stage: "t", provider: null, iteration: i + 1, decision: i === 999 ? "stop" : i === 5 ? "failed" : "continue", reason: `r${i + 1}`, summary: `s${i + 1}`, started_at: at, ended_at: at, duration_ms: 10, exit_code: 0, cost_usd: 0.01 }));
+    const usage = { input_tokens: 100, output_tokens: 10, cache_read_tokens: 1000, cache_write_tokens: 5, cost_usd: 0.01, turns: 2, model: "m" };
+    const git = (i: number) => (i === 2 ? { head_before: "a", head_after: "b", commits: [{ hash: "b", subject: "add x" }], files: ["x", "y"], files_changed: 2, lines_added: 7, lines_removed: 1 } : i === 3 ? { head_before: "b", head_after: "c", commits: [{ hash: "c", subject: "fix x" }], files: ["x"], files_changed: 1, lines_added: 1, lines_removed: 1 } : null);
+    const history = Array.from({ length: 1000 }, (_, i) => ({ node: 0, stage: "t", provider: null, iteration: i + 1, decision: i === 999 ? "stop" : i === 5 ? "failed" : "continue", reason: `r${i + 1}`, summary: `s${i + 1}`, started_at: at, ended_at: at, duration_ms: 10, exit_code: 0, cost_usd: 0.01, usage, git: git(i) }));
     const dir = writeSession(root.path, "big", { status: "complete", iteration: 1000, iteration_completed: 1000 });
     writeFileSync(join(dir, "events.jsonl"), history.map((h) => JSON.stringify({ ts: at, type: "iteration_complete", session: "big", cursor: null, data: h })).join("\n") + "\n");
     const doc = inspect(root.path, "big");
     expect(doc).toMatchObject({ session: "big", status: "complete", alive: false, tmux: false, lock: null, current_stage_id: "t", max: 5, last: { iteration: 1000, decision: "stop", reason: "r1000", summary: "s1000" } });
-    expect(doc.totals).toEqual({ iterations: 999, failures: 1, cost_usd: 10 });
+    const totals = { iterations: 999, failures: 1, cost_usd: 10, tokens: { input: 100_000, output: 10_000, cache_read: 1_000_000, cache_write: 5000 }, commits: 2, files: 2, lines_added: 8, lines_removed: 2, duration_ms: 10_000 };
+    expect(doc.totals).toEqual(totals);
+    expect("stages" in doc && doc.stages[0]!.totals).toEqual(totals);
+    expect(doc.commits).toEqual([
+      { hash: "b", subject: "add x", stage: "t", provider: null, iteration: 3 },
+      { hash: "c", subject: "fix x", stage: "t", provider: null, iteration: 4 },
+    ]);
     expect(doc.history.length).toBe(1000);
     expect(Object.keys(doc.paths).sort()).toEqual(["events", "log", "plan", "progress", "run_dir", "state"]);
   });

@@ -13,25 +13,30 @@ const plain = (s: string) => Bun.stripANSI(s);
 const NOW = Date.parse("2026-01-01T12:00:00Z");
 
 function row(o: Partial<SessionRow>): SessionRow {
-  return { session: "s", target: "t", status: "running", stage: "plan", iteration: 2, max: 5, started_at: "2026-01-01T11:58:00Z", updated_at: "2026-01-01T11:59:00Z", alive: true, tmux: true, stalled: false, problem: null, note: "", archived: false, ...o };
+  return { session: "s", target: "t", status: "running", stage: "plan", iteration: 2, max: 5, started_at: "2026-01-01T11:58:00Z", updated_at: "2026-01-01T11:59:00Z", alive: true, tmux: true, stalled: false, cost_usd: null, tokens: null, problem: null, note: "", archived: false, ...o };
 }
 
 describe("listView", () => {
-  test("one row per session with status, stage, n/max, age and the health note; counts; foreign sessions apart", () => {
+  test("one row per session with status, stage, n/max, cost (tokens where there is none), age and the health note; counts; foreign sessions apart", () => {
     const text = plain(
       listView(
         {
-          rows: [row({ session: "a", stalled: true, note: "stalled: no agent output for over 15 min" }), row({ session: "b", status: "unreadable", target: null, stage: null, iteration: null, max: null, started_at: null, note: "state.json is not valid JSON" })],
+          rows: [
+            row({ session: "a", stalled: true, cost_usd: 1.234, tokens: 50_000, note: "stalled: no agent output for over 15 min" }),
+            row({ session: "b", status: "unreadable", target: null, stage: null, iteration: null, max: null, started_at: null, note: "state.json is not valid JSON" }),
+            row({ session: "c", cost_usd: null, tokens: 310_400 }),
+          ],
           foreign: ["pipeline-x"],
         },
         NOW,
       ),
     );
     const lines = text.split("\n");
-    expect(lines[0]!.split(/\s+/)).toEqual(["SESSION", "TARGET", "STATUS", "STAGE", "ITER", "AGE", "HEALTH"]);
-    expect(lines[1]).toMatch(/^a\s+t\s+running \(stalled\)\s+plan\s+2\/5\s+2m00s\s+stalled: no agent output/);
-    expect(lines[2]).toMatch(/^b\s+-\s+unreadable\s+-\s+-\s+1m00s\s+state\.json is not valid JSON$/);
-    expect(text).toContain("2 sessions: 1 running, 1 unreadable");
+    expect(lines[0]!.split(/\s+/)).toEqual(["SESSION", "TARGET", "STATUS", "STAGE", "ITER", "COST", "AGE", "HEALTH"]);
+    expect(lines[1]).toMatch(/^a\s+t\s+running \(stalled\)\s+plan\s+2\/5\s+\$1\.23\s+2m00s\s+stalled: no agent output/);
+    expect(lines[2]).toMatch(/^b\s+-\s+unreadable\s+-\s+-\s+-\s+1m00s\s+state\.json is not valid JSON$/);
+    expect(lines[3]).toMatch(/^c\s+t\s+running\s+plan\s+2\/5\s+310k tok\s+2m00s/);
+    expect(text).toContain("3 sessions: 2 running, 1 unreadable");
     expect(text).toContain("foreign tmux sessions (pipeline-* not started by sessions; left alone): pipeline-x");
   });
 
@@ -55,6 +60,8 @@ function doc(o: Record<string, unknown> = {}): StatusDoc {
     exit_code: i === 6 ? 3 : 0,
     error_kind: null,
     cost_usd: 0.5,
+    usage: { input_tokens: 1000, output_tokens: 200, cache_read_tokens: 50_000, cache_write_tokens: 300, cost_usd: 0.5, turns: 3, model: "m" },
+    git: i === 5 ? { head_before: "a", head_after: "b", commits: [{ hash: "0123456789abcdef", subject: "plan: add the api section" }], files: ["plan.md"], files_changed: 1, lines_added: 12, lines_removed: 3 } : null,
     files_touched: [],
     items_completed: [],
   }));
@@ -84,7 +91,9 @@ function doc(o: Record<string, unknown> = {}): StatusDoc {
     waiting_reason: null,
     attempts: 1,
     agents: {},
-    totals: { iterations: 6, cost_usd: 3.5, failures: 1 },
+    totals: { iterations: 6, cost_usd: 3.5, failures: 1, tokens: { input: 7000, output: 1400, cache_read: 350_000, cache_write: 2100 }, commits: 1, files: 1, lines_added: 12, lines_removed: 3, duration_ms: 420_000 },
+    budget: { usd: 5, tokens: null, spent_usd: 3.5, spent_tokens: 10_500 },
+    commits: [{ hash: "0123456789abcdef", subject: "plan: add the api section", stage: "plan", provider: null, iteration: 6 }],
     stages: [{ index: 0, id: "plan", stage: "plan", kind: "stage", status: "failed", iterations: 6, max: 10, started_at: null, completed_at: null, reason: null }],
     history,
     completion_reason: null,
@@ -110,11 +119,15 @@ describe("statusView", () => {
     expect(text).toContain("summary 6");
     expect(text).toContain("error      iteration 7 of plan failed: agent exited with code 3 [exit]");
     expect(text).toContain("duration   10m00s");
-    expect(text).toContain("totals     6 iterations, 1 failed, $3.50");
+    expect(text).toContain("totals     6 iterations, 1 failed, 10.5k tokens (+350k cache reads), $3.50, 1 commit (1 file, +12 -3)");
+    expect(text).toContain("budget     $3.50 of $5.00 (70%)");
+    expect(text).toContain("commits    1 by this session");
+    expect(text).toMatch(/0123456789 plan: add the api section \(#6 plan\)/);
     const recent = text.split("recent iterations\n")[1]!.split("\n\n")[0]!.split("\n");
     expect(recent.map((l) => l.trim().split(/\s+/)[0])).toEqual(["#3", "#4", "#5", "#6", "#7"]);
     expect(recent[4]).toContain("failed");
     expect(recent[4]).toContain("agent exited with code 3");
+    expect(recent[3]).toContain("1.5k tok $0.50 1 commit");
     expect(text).toContain("state      /r/s/state.json");
     expect(text).toContain("sessions resume s");
   });
