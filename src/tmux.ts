@@ -5,6 +5,8 @@
 import { missingDep } from "./lib/errors.ts";
 import { which } from "./lib/proc.ts";
 import { write as print } from "./lib/output.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 
 export const ROOT_OPTION = "@sessions_root";
 
@@ -78,7 +80,17 @@ export interface TmuxSession {
 const FORMAT = ["#{session_name}", `#{${ROOT_OPTION}}`, "#{session_created}", "#{pane_pid}", "#{pane_dead}", "#{session_attached}"].join("\t");
 
 /** Every session of the server, in one call; an absent server or tmux means none. */
+/**
+ * Whether a tmux server may be running: its socket exists (the one $TMUX names inside tmux, else
+ * `$TMUX_TMPDIR/tmux-<uid>/default`). Without one there are no sessions, and asking costs a process.
+ */
+function serverMayRun(): boolean {
+  const socket = process.env.TMUX ? process.env.TMUX.split(",")[0]! : join(process.env.TMUX_TMPDIR || "/tmp", `tmux-${process.getuid?.() ?? 0}`, "default");
+  return existsSync(socket);
+}
+
 export function listSessions(): TmuxSession[] {
+  if (!serverMayRun()) return [];
   const r = tmux(["list-sessions", "-F", FORMAT]);
   if (r.code !== 0) return [];
   return r.stdout
@@ -98,7 +110,7 @@ export function listSessions(): TmuxSession[] {
 }
 
 export function hasSession(name: string): boolean {
-  return tmux(["has-session", "-t", exact(name)]).code === 0;
+  return serverMayRun() && tmux(["has-session", "-t", exact(name)]).code === 0;
 }
 
 export function killSession(name: string): boolean {

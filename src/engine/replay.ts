@@ -1,9 +1,8 @@
 // Rebuilding a session's progress from events.jsonl, the source of truth: its history, each stage's
 // completed iterations and decisions, and where a resumed engine picks up.
-import * as v from "valibot";
 import type { Plan } from "../defs/plan.ts";
-import type { SessionEvent } from "../store/events.ts";
-import { HistoryEntrySchema, type HistoryEntry } from "../store/state.ts";
+import { historyEntryOf, type SessionEvent } from "../store/events.ts";
+import type { HistoryEntry } from "../store/state.ts";
 import type { Decision } from "./termination.ts";
 
 /** A stage's progress, keyed by run, node index, provider and stage id (a parallel block has several). */
@@ -38,10 +37,8 @@ export function replay(events: SessionEvent[]): Replay {
     return s;
   };
   for (const e of events) {
-    if (e.type === "iteration_complete") {
-      const h = v.safeParse(HistoryEntrySchema, e.data);
-      if (!h.success) continue;
-      const entry = h.output;
+    const entry = historyEntryOf(e);
+    if (entry) {
       r.history.push(entry);
       if (entry.decision === "failed") continue;
       const s = get(progressKey(entry.run ?? 1, entry.node, entry.provider, entry.stage));

@@ -7,9 +7,8 @@ import { budgetInForce, readControl } from "../store/control.ts";
 import { lockOf, readLock, type LockView } from "../store/lock.ts";
 import { rootPaths, runPaths, type RunPaths } from "../store/paths.ts";
 import { derivedStatus, readState, RUNNING, type DisplayStatus, type State } from "../store/state.ts";
-import { readEvents } from "../store/events.ts";
+import { readHistory } from "../store/events.ts";
 import { agentsOf, readPlan, type Plan } from "../defs/plan.ts";
-import { replay } from "../engine/replay.ts";
 import { listSessions, type TmuxSession } from "../tmux.ts";
 
 export interface Evidence {
@@ -96,7 +95,7 @@ export function inspect(root: string, session: string) {
   const ev = evidence(root, session);
   const s = ev.state;
   // The iterations live in events.jsonl; what state.json does not store twice is derived here.
-  const history = s ? replay(readEvents(p.events).events).history : [];
+  const history = s ? readHistory(p.events) : [];
   const plan = planOf(p);
   const derived = derivedStatus(s, history, budgetInForce(plan?.budget ?? null, readControl(p.dir)));
   return {

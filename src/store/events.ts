@@ -1,6 +1,6 @@
 import * as v from "valibot";
-import { readText, readTail } from "./fsx.ts";
-import { appendLine } from "./fsx.ts";
+import { appendLine, readTail, readText } from "./fsx.ts";
+import { HistoryEntrySchema, type HistoryEntry } from "./state.ts";
 
 export const CursorSchema = v.looseObject({
   node: v.number(),
@@ -22,6 +22,12 @@ export const EventSchema = v.looseObject({
 });
 export type SessionEvent = v.InferOutput<typeof EventSchema>;
 
+/** An iteration_complete event's data is its history entry, validated with the event in one pass. */
+const IterationEventSchema = v.looseObject({ ...EventSchema.entries, data: HistoryEntrySchema });
+
+/** The history entry of an iteration_complete event (validated when the event was read), else null. */
+export const historyEntryOf = (e: SessionEvent): HistoryEntry | null => (e.type === "iteration_complete" ? (e.data as HistoryEntry) : null);
+
 export function appendEvent(path: string, e: Omit<SessionEvent, "ts">): SessionEvent {
   const full: SessionEvent = { ts: new Date().toISOString(), ...e } as SessionEvent;
   appendLine(path, JSON.stringify(full));
@@ -34,7 +40,8 @@ export interface EventsRead {
   bad: { line: number; text: string; torn: boolean }[];
 }
 
-export function parseEvents(text: string): EventsRead {
+/** Every event of a log; with `types`, only those (the others are not even validated). */
+export function parseEvents(text: string, types?: ReadonlySet<string>): EventsRead {
   const events: SessionEvent[] = [];
   const bad: EventsRead["bad"] = [];
   const lines = text.split("\n");
@@ -44,7 +51,9 @@ export function parseEvents(text: string): EventsRead {
     if (!line.trim()) continue;
     const torn = i === last - 1 && !text.endsWith("\n");
     try {
-      const r = v.safeParse(EventSchema, JSON.parse(line));
+      const data = JSON.parse(line);
+      if (types && !types.has(data?.type)) continue;
+      const r = v.safeParse(data?.type === "iteration_complete" ? IterationEventSchema : EventSchema, data);
       if (r.success) events.push(r.output);
       else bad.push({ line: i + 1, text: line.slice(0, 200), torn });
     } catch {
@@ -54,9 +63,14 @@ export function parseEvents(text: string): EventsRead {
   return { events, bad };
 }
 
-export function readEvents(path: string): EventsRead {
-  return parseEvents(readText(path) ?? "");
+export function readEvents(path: string, types?: ReadonlySet<string>): EventsRead {
+  return parseEvents(readText(path) ?? "", types);
 }
+
+/** A session's history entries, in order: what `status` and `report` show. */
+export const readHistory = (path: string): HistoryEntry[] =>
+  readEvents(path, HISTORY_ONLY).events.flatMap((e) => historyEntryOf(e) ?? []);
+const HISTORY_ONLY: ReadonlySet<string> = new Set(["iteration_complete"]);
 
 /** The last `n` events without reading a long log whole. */
 export async function tailEvents(path: string, n: number): Promise<EventsRead> {
