@@ -1,59 +1,22 @@
 // Resolving a target and the command line's flags into the plan `run` executes: each node's
 // stage, provider, termination, timings and inputs, with every problem (file, line, field) in `out`.
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { splitWords } from "../lib/shellwords.ts";
-import { checkTermination, DEFAULT_QUEUE, HOOK_KINDS, type HookKind, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
+import { checkTermination, DEFAULT_QUEUE, HOOK_KINDS, lintPrompt, loadPipelineSource, loadStageSource, problem, type LoadedPipeline, type LoadedStage, type RawNode } from "./definition.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import { resolveAgent, resolveExecutable, SELF_WORD } from "./executables.ts";
+import { resolveAgent, resolveExecutable } from "./executables.ts";
 import { findStage, listDefinitions, sourceLabel, type Target } from "./find.ts";
-import { missingDep, usage } from "../lib/errors.ts";
 import { closest } from "../lib/suggest.ts";
-import { modernModel, type ModernModel, type ParallelNode, type StageNode } from "./legacy.ts";
+import { modernModel, type ModernModel, type StageNode } from "./legacy.ts";
 import { fieldOf, lineOf, type YamlFile } from "./load.ts";
-import type { BudgetPlan, HooksPlan, InputsPlan, NodePlan, ParallelPlan, Plan, ProviderPlan, StagePlan } from "./plan.ts";
-import { LIMITS, type BudgetDef, type Effort, type HookDef } from "./schema.ts";
+import type { BudgetPlan, NodePlan, ParallelPlan, Plan, ProviderPlan, StagePlan } from "./plan.ts";
+import { LIMITS, type BudgetDef, type Effort } from "./schema.ts";
+import { err, type At, type Ctx, type Path, type PlanOptions } from "./resolving.ts";
+import { nodeInputs, resolveInputs } from "./inputs.ts";
+import { addHook } from "./hooks.ts";
 
-export interface PlanOptions {
-  session: string;
-  max?: number;
-  provider?: ProviderPlan["name"];
-  model?: string;
-  command?: string;
-  context?: string;
-  inputs?: string[];
-  delay?: number;
-  timeout?: number;
-  keep?: boolean;
-  notify?: boolean;
-  /** --budget-usd / --budget-tokens: the session's budget, each over the pipeline's own. */
-  budgetUsd?: number;
-  budgetTokens?: number;
-  /** --on-complete / --on-fail: hook command lines. */
-  onComplete?: string;
-  onFail?: string;
-  /** How many times the whole plan runs (--runs; beats a pipeline's `runs:`). */
-  runs?: number;
-  /** Resolve every executable the plan runs to an absolute path (start); lint does not need them. */
-  resolveBins?: boolean;
-}
-
-type Path = (string | number)[];
-type At = Partial<Diagnostic>;
-
-/** What resolving one target shares: the root, the flags, where problems go, and each stage loaded once. */
-interface Ctx {
-  root: string;
-  opts: PlanOptions;
-  out: Diagnostic[];
-  stages: Map<string, LoadedStage | null>;
-  pipeline: LoadedPipeline | null;
-  hooks: HooksPlan;
-  /** Stage files whose on_complete / on_fail are already in `hooks` (a stage used twice runs its hook once). */
-  hookFiles: Set<string>;
-}
-
-const err = (c: Ctx, file: string, message: string, at: At = {}) => problem(c.out, "error", file, message, at);
+export type { PlanOptions };
 
 export function buildPlan(root: string, target: Target, opts: PlanOptions, out: Diagnostic[]): Plan | null {
   const c: Ctx = { root, opts, out, stages: new Map(), pipeline: null, hooks: { on_iteration: [], on_complete: [], on_fail: [] }, hookFiles: new Set() };
@@ -189,33 +152,6 @@ function sessionBudget(c: Ctx, own: BudgetDef | null): BudgetPlan | null {
   return budgetOf({ usd: c.opts.budgetUsd ?? own?.usd, tokens: c.opts.budgetTokens ?? own?.tokens });
 }
 
-/** The default time a hook may run before its process group is ended. */
-export const HOOK_TIMEOUT_S = 60;
-
-function addHook(c: Ctx, kind: HookKind, def: HookDef, file: string, at: At, stage: string | null): void {
-  const text = typeof def === "string" ? def : def.command;
-  let words: string[];
-  try {
-    words = splitWords(text);
-  } catch (e) {
-    err(c, file, `${kind}: ${(e as Error).message}`, at);
-    return;
-  }
-  if (!words.length) {
-    err(c, file, `${kind}: the command is empty`, at);
-    return;
-  }
-  // A hook that is not installed is said at start (exit 5), not found missing at the end of a long run.
-  if (c.opts.resolveBins && words[0] !== SELF_WORD) {
-    try {
-      words[0] = resolveExecutable(c.root, words[0]!);
-    } catch {
-      throw missingDep(`${kind} hook ${words[0]} not found${words[0]!.includes("/") ? "" : " on PATH"} (${file})`, { hint: "install it, or give the hook's full path", details: { missing: words[0] } });
-    }
-  }
-  c.hooks[kind].push({ command: words, timeout: typeof def === "string" ? HOOK_TIMEOUT_S : (def.timeout ?? HOOK_TIMEOUT_S), stage, source: file });
-}
-
 /** The line and field of whichever of two spellings of a key is present. */
 function keyAt(y: YamlFile, modern: Path, old: Path): At {
   const path = y.doc?.hasIn(modern) ? modern : old;
@@ -231,55 +167,6 @@ function checkNodeTermination(c: Ctx, n: StageNode, st: LoadedStage, p: LoadedPi
   if (type === "queue" && st.def.termination.type !== "queue" && !n.termination.command && !st.def.termination.command) {
     problem(c.out, "hint", p.file, `queue node without termination.command: it uses '${DEFAULT_QUEUE}'`, { line: lineOf(p.yaml, [...base, "type"]), field: `${fieldOf(base)}.command` });
   }
-}
-
-/** Where node `id` stands relative to the node at `path` (a top-level node or a stage in a parallel block). */
-function nodeOrder(p: LoadedPipeline, id: string, path: Path): "earlier" | "later" | "unknown" {
-  const here = path[1] as number;
-  const top = p.nodes.find((n) => n.id === id);
-  if (top) return (top.path[1] as number) < here ? "earlier" : "later";
-  const block = p.nodes.find((n) => n.path[1] === here);
-  // A provider entry's inputs (path …providers[j]) may name only top-level nodes.
-  if (block?.kind !== "parallel" || path[3] === "providers") return "unknown";
-  const at = block.def.parallel.stages.findIndex((s) => s.id === id);
-  return at < 0 ? "unknown" : at < (path[4] as number) ? "earlier" : "later";
-}
-
-function nodeInputs(c: Ctx, def: StageNode["inputs"] | ParallelNode["inputs"], earlier: NodePlan[], p: LoadedPipeline, path: Path): InputsPlan {
-  const inputs: InputsPlan = { from: null, select: def?.select ?? "latest", from_initial: def?.from_initial ?? false, from_parallel: [] };
-  if (!def) return inputs;
-  const at = (k: string) => ({ line: lineOf(p.yaml, [...path, "inputs", k]), field: `${fieldOf(path)}.inputs.${k}` });
-  if (def.from) {
-    const target = earlier.find((n) => n.id === def.from);
-    if (!target) {
-      const order = nodeOrder(p, def.from, path);
-      // An earlier node that did not resolve, or whose definition is broken, has its own error already.
-      if (order !== "earlier" && !p.broken.has(def.from)) err(c, p.file, order === "later" ? `input from ${def.from}, which runs later (or is this node)` : `input from unknown node ${def.from}`, at("from"));
-    } else if (target.kind === "parallel") {
-      err(c, p.file, `${def.from} is a parallel block: use from_parallel: { block: ${def.from}, stage: <id> }`, at("from"));
-    } else inputs.from = def.from;
-  }
-  if (def.from_parallel !== undefined) {
-    const list = Array.isArray(def.from_parallel) ? def.from_parallel : [def.from_parallel];
-    const blocks = earlier.filter((n): n is ParallelPlan => n.kind === "parallel");
-    list.forEach((entry, j) => {
-      const where = Array.isArray(def.from_parallel) ? { line: lineOf(p.yaml, [...path, "inputs", "from_parallel", j]), field: `${fieldOf(path)}.inputs.from_parallel[${j}]` } : at("from_parallel");
-      const fp = typeof entry === "string" ? { stage: entry } : entry;
-      let blockId = "block" in fp ? fp.block : undefined;
-      let stageId = fp.stage;
-      if (!blockId && stageId.includes("/")) [blockId, stageId] = stageId.split("/", 2) as [string, string];
-      const block = blockId ? blocks.find((b) => b.id === blockId) : blocks.findLast((b) => b.stages.some((s) => s.id === stageId));
-      if (!block) return err(c, p.file, `from_parallel: no earlier parallel block${blockId ? ` ${blockId}` : ""} with a stage ${stageId}`, where);
-      if (!block.stages.some((s) => s.id === stageId)) return err(c, p.file, `from_parallel: block ${block.id} has no stage ${stageId}`, where);
-      const sel = "select" in fp && fp.select && fp.select !== "latest" ? "all" : "latest";
-      const providers = "providers" in fp && fp.providers ? fp.providers : null;
-      for (const pid of providers ?? []) {
-        if (!block.providers.some((x) => x.id === pid)) err(c, p.file, `from_parallel: block ${block.id} has no provider ${pid} (it has ${block.providers.map((x) => x.id).join(", ")})`, where);
-      }
-      inputs.from_parallel.push({ block: block.id, stage: stageId, providers, select: sel });
-    });
-  }
-  return inputs;
 }
 
 interface NodeSite {
@@ -410,20 +297,3 @@ function providerPlan(c: Ctx, name: ProviderPlan["name"], m: ModernModel, comman
   return { name, model, effort, command: words, bin: resolveBins ? resolveExecutable(c.root, words[0]!) : null };
 }
 
-/** --input files (and a pipeline's inputs:) to absolute paths; a directory gives its files. */
-function resolveInputs(c: Ctx, list: string[], file: string, y?: YamlFile): string[] {
-  const res: string[] = [];
-  for (const [i, item] of list.entries()) {
-    const p = isAbsolute(item) ? item : resolve(y ? c.root : process.cwd(), item);
-    if (!existsSync(p)) {
-      // A flag's mistake is a usage error naming the flag, not a problem of the definition.
-      if (!y) throw usage(`--input ${item} does not exist`, { hint: "give an existing file, or a directory of .md, .yaml, .json or .txt files" });
-      err(c, file, `input ${item} does not exist`, { line: lineOf(y, ["inputs", i]), field: `inputs[${i}]` });
-      continue;
-    }
-    if (statSync(p).isDirectory()) {
-      for (const f of readdirSync(p).sort()) if (/\.(md|ya?ml|json|txt)$/.test(f)) res.push(join(p, f));
-    } else res.push(p);
-  }
-  return res;
-}

@@ -1,27 +1,26 @@
 // The engine: the session loop over the plan's nodes and each stage's loop of iterations, with
 // pause, delays, events and state saves. One iteration, its inputs, parallel blocks and the judge
 // live in their own modules and see the engine through the Host interface.
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import type { BudgetPlan, Plan } from "../defs/plan.ts";
-import { usd } from "../lib/output.ts";
+import { existsSync, writeFileSync } from "node:fs";
+import type { Plan } from "../defs/plan.ts";
 import { nodeMax } from "../defs/plan.ts";
-import { runFields, stagesOf, startingState } from "./starting-state.ts";
+import { runFields, stagesOf, takeOver } from "./starting-state.ts";
 import { selfName, sleep } from "../lib/proc.ts";
-import { budgetInForce, readControl, type Control } from "../store/control.ts";
-import { appendEvent, readEvents, type Cursor } from "../store/events.ts";
+import { readControl, type Control } from "../store/control.ts";
+import { appendEvent, type Cursor } from "../store/events.ts";
 import { ensureDir } from "../store/fsx.ts";
 import type { RunPaths } from "../store/paths.ts";
-import { endState, readState, spendOf, writeState, type HistoryEntry, type SessionEnd, type State } from "../store/state.ts";
+import { endState, spendOf, writeState, type HistoryEntry, type SessionEnd, type State } from "../store/state.ts";
 import { cursorOf, runOf, type EngineError, type Host, type StageEnd, type StageRun } from "./host.ts";
-import { finalOutput, iterationOutputs } from "./inputs.ts";
+import { settleFinalOutput } from "./inputs.ts";
+import { overBudget } from "./budget.ts";
 import { judge } from "./judge.ts";
 import type { EngineLog } from "./log.ts";
 import { runParallel } from "./parallel.ts";
 import { runHooks } from "./hooks.ts";
 import { checkQueue } from "./queue.ts";
-import { recoverAttempts, runIteration } from "./iteration.ts";
-import { nodeKey, progressKey, replay, resumePoint, unfinished, type Replay, type StageProgress } from "./replay.ts";
+import { runIteration } from "./iteration.ts";
+import { nodeKey, progressKey, type Replay, type StageProgress } from "./replay.ts";
 import { afterIteration, type Decision } from "./termination.ts";
 import { stageRun } from "./view.ts";
 
@@ -59,18 +58,8 @@ export class Engine implements Host {
     this.plan = opts.plan;
     this.paths = opts.paths;
     this.log = opts.log;
-    const events = opts.resume ? readEvents(this.paths.events) : { events: [], bad: [] };
-    for (const b of events.bad) this.log.line(`events.jsonl line ${b.line} ignored (${b.torn ? "torn by a crash" : "not an event"})`);
-    // An agent that finished after its engine died did the work: it counts, and is not run again.
-    for (const e of recoverAttempts(this.plan, this.paths, unfinished(events.events))) {
-      this.log.line(`iteration ${e.cursor?.iteration} of ${e.cursor?.id} finished after its engine died: completed from its status.json`);
-      events.events.push(e);
-    }
-    this.done = replay(events.events);
-    this.firstRun = resumePoint(this.plan, this.done).run;
+    ({ done: this.done, firstRun: this.firstRun, state: this.state } = takeOver(this.plan, this.paths, this.log, opts.resume, opts.tmux));
     this.budgetOverride = readControl(this.paths.dir)?.budget ?? null;
-    const old = opts.resume ? readState(this.paths.state) : null;
-    this.state = startingState(this.plan, this.done, this.firstRun, old?.ok ? old.state : null, events.events, opts.tmux);
   }
 
   get history(): HistoryEntry[] {
@@ -257,7 +246,7 @@ export class Engine implements Host {
       if (this.halted() || sr.cancel?.aborted) return stopped();
       await this.holdIfPaused();
       if (this.halted()) return stopped();
-      const over = this.overBudget(sr);
+      const over = overBudget(this, this.budgetOverride, sr);
       if (over) return { ok: false, error: { message: over, kind: "budget", stage: stage.id, iteration: n }, iterations: n };
       if (t.type === "queue") {
         const q = await checkQueue(this, sr, n + 1);
@@ -293,39 +282,8 @@ export class Engine implements Host {
     }
   }
 
-  /**
-   * Before an iteration: the budget it would pass, if the spend so far has reached one (the
-   * session's, its parallel block's, its stage's in this run; a block's and a stage's count every
-   * provider). A figure a resume set replaces the session's and lifts the stage's and block's.
-   */
-  private overBudget(sr: StageRun): string | null {
-    const o = this.budgetOverride;
-    const lift = (b: BudgetPlan | null | undefined): BudgetPlan | null => (b ? { usd: o?.usd != null ? null : b.usd, tokens: o?.tokens != null ? null : b.tokens } : null);
-    const node = this.plan.nodes[sr.node]!;
-    const inNode = this.history.filter((h) => h.node === sr.node && (h.run ?? 1) === sr.run);
-    const checks: [string, BudgetPlan | null, () => { cost_usd: number | null; tokens: number }][] = [
-      ["the session's", budgetInForce(this.plan.budget, { budget: o, pause: false, context: null }), () => this.state.spend ?? spendOf([])],
-      [`parallel block ${node.id}'s`, node.kind === "parallel" ? lift(node.budget) : null, () => spendOf(inNode)],
-      [`stage ${sr.stage.id}'s`, lift(sr.stage.budget), () => spendOf(inNode.filter((h) => h.stage === sr.stage.id))],
-    ];
-    for (const [whose, b, spent] of checks) {
-      if (!b) continue;
-      const s = spent();
-      const more = (flag: string) => `'${selfName()} resume ${this.plan.session} --budget-${flag} <more>' continues`;
-      if (b.usd !== null && s.cost_usd !== null && s.cost_usd >= b.usd) return `budget reached: ${usd(s.cost_usd)} spent, ${whose} budget is ${usd(b.usd)}; ${more("usd")}`;
-      if (b.tokens !== null && s.tokens >= b.tokens) return `budget reached: ${s.tokens} tokens spent, ${whose} budget is ${b.tokens} tokens; ${more("tokens")}`;
-    }
-    return null;
-  }
-
   private endStage(sr: StageRun, n: number, reason: string): StageEnd {
-    const final = finalOutput(this.plan, sr);
-    const outputs = iterationOutputs(sr.stageDir);
-    // The agent did not write the stage document: its last iteration's output stands for it.
-    if (!existsSync(final) && outputs.length) {
-      mkdirSync(dirname(final), { recursive: true });
-      copyFileSync(outputs[outputs.length - 1]!, final);
-    }
+    const final = settleFinalOutput(this.plan, sr);
     this.event("stage_complete", cursorOf(sr, n), { reason, iterations: n, output: final });
     this.log.line(`${this.label(sr)} complete: ${reason}`);
     return { ok: true, reason, iterations: n };

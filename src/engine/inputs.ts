@@ -1,7 +1,7 @@
 // Working out an iteration's inputs: the outputs of earlier nodes, of earlier iterations, of parallel
 // providers, and the files given at start.
-import { existsSync, readdirSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { InputsPlan, ParallelPlan, Plan } from "../defs/plan.ts";
 import { iterationDir, nodesDir, parallelDirName, stageDirName, type RunPaths } from "../store/paths.ts";
 import type { StageRun } from "./host.ts";
@@ -95,6 +95,17 @@ function parallelInputs(w: InputWorld, run: number, fp: InputsPlan["from_paralle
     };
   }
   return { block: block.id, stage: stage.id, manifest: join(dir, "manifest.json"), providers };
+}
+
+/** A finished stage's document: the agent's, or else its last iteration's output standing for it. */
+export function settleFinalOutput(plan: Plan, sr: Pick<StageRun, "stage" | "stageDir" | "cwd">): string {
+  const final = finalOutput(plan, sr);
+  const outputs = iterationOutputs(sr.stageDir);
+  if (!existsSync(final) && outputs.length) {
+    mkdirSync(dirname(final), { recursive: true });
+    copyFileSync(outputs[outputs.length - 1]!, final);
+  }
+  return final;
 }
 
 /** The iteration output files of a stage dir, oldest first (crashed attempts' dirs excluded). */

@@ -6,10 +6,32 @@ import { createSessionCgroup } from "../lib/cgroup.ts";
 import { rootTag } from "../lib/names.ts";
 import { pidStart } from "../lib/proc.ts";
 import type { SessionEvent } from "../store/events.ts";
-import { spendOf, type State } from "../store/state.ts";
-import { nodeKey, progressKey, type Replay } from "./replay.ts";
+import { readState, spendOf, type State } from "../store/state.ts";
+import { nodeKey, progressKey, type Replay, replay, resumePoint, unfinished } from "./replay.ts";
+import { readEvents } from "../store/events.ts";
+import { recoverAttempts } from "./iteration.ts";
+import { type RunPaths } from "../store/paths.ts";
+import { type EngineLog } from "./log.ts";
 
 const now = () => new Date().toISOString();
+
+/**
+ * What an engine starts from: on resume, the event log replayed (a torn or foreign line reported,
+ * an attempt whose agent finished after its engine died completed from its status.json), the run
+ * to start in, and the state carried on; for a new session, all of it fresh.
+ */
+export function takeOver(plan: Plan, paths: RunPaths, log: EngineLog, resume: boolean, tmux: string | null): { done: Replay; firstRun: number; state: State } {
+  const events = resume ? readEvents(paths.events) : { events: [], bad: [] };
+  for (const b of events.bad) log.line(`events.jsonl line ${b.line} ignored (${b.torn ? "torn by a crash" : "not an event"})`);
+  for (const e of recoverAttempts(plan, paths, unfinished(events.events))) {
+    log.line(`iteration ${e.cursor?.iteration} of ${e.cursor?.id} finished after its engine died: completed from its status.json`);
+    events.events.push(e);
+  }
+  const done = replay(events.events);
+  const firstRun = resumePoint(plan, done).run;
+  const old = resume ? readState(paths.state) : null;
+  return { done, firstRun, state: startingState(plan, done, firstRun, old?.ok ? old.state : null, events.events, tmux) };
+}
 
 export function startingState(plan: Plan, done: Replay, run: number, base: State | null, events: SessionEvent[], tmux: string | null): State {
   const at = now();
