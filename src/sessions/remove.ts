@@ -7,7 +7,8 @@ import { runPaths } from "../store/paths.ts";
 import { listSessions } from "../tmux.ts";
 import { requireSession } from "./inspect.ts";
 import { overview, type SessionRow } from "./overview.ts";
-import { nothingToStop, planStop, stopSession, type StopPlan, type Stopped } from "./stop.ts";
+import { nothingToStop, planStop, stopLeftovers, type Stopped, type StopPlan, stopSession } from "./stop.ts";
+import { readState } from "../store/state.ts";
 
 export interface Removed {
   session: string;
@@ -43,6 +44,9 @@ export async function removeSessions(root: string, sessions: string[], force: bo
     // Holding the lock while deleting: an engine resumed meanwhile makes this refuse, not race.
     acquireLock(paths.lock, plan.session, { takeStale: true });
     try {
+      // A dead engine's cgroup (empty by now, or holding what escaped) goes with its session.
+      const st = readState(paths.state);
+      await stopLeftovers(st.ok ? st.state : null);
       const worktrees = hasWorktrees(paths.dir);
       rmSync(paths.dir, { recursive: true, force: true });
       // Parallel providers' git worktrees lived in the run directory: git forgets them too (their branches stay).

@@ -1,6 +1,6 @@
 /** The read side end to end: list, status, tail, wait, monitor, attach, doctor against real tmux and the fake agent. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanEnv, fakeStage, gone, privateTmux, readJson, runDir, sessions, tempRoot, until } from "../helpers.ts";
 
@@ -179,6 +179,9 @@ test("crashed: the engine and its agent SIGKILLed → list and status say crashe
   expect((await run(root.path, ["wait", "crashy", "--timeout", "5"])).code).toBe(1);
   // Reading never repairs: the state still says running.
   expect((await state(root.path, "crashy")).status).toBe("running");
+  // rm takes what the dead engine left (its cgroup) with the session.
+  (await run(root.path, ["rm", "crashy"])).expectExit(0);
+  if (s.cgroup) expect(existsSync(s.cgroup)).toBe(false);
 }, 30_000);
 
 test("a corrupt state.json: list still lists the others and marks it unreadable; status names the file, exit 1", async () => {
