@@ -32,10 +32,22 @@ export function createSessionCgroup(name: string): string | null {
   const dir = join(own, `sessions-${name}`);
   try {
     mkdirSync(dir, { recursive: true });
-    return existsSync(join(dir, "cgroup.kill")) ? dir : null;
-  } catch {
-    return null;
-  }
+    if (existsSync(join(dir, "cgroup.kill")) && canJoin(dir)) return dir;
+  } catch {}
+  removeCgroup(dir);
+  return null;
+}
+
+/**
+ * Whether a process can move itself into a child of `dir`, as every agent will: a cgroup that can be
+ * made may still refuse members (controllers enabled above it, no delegation). Tried once per engine.
+ */
+function canJoin(dir: string): boolean {
+  const probe = join(dir, "probe");
+  mkdirSync(probe, { recursive: true });
+  const r = Bun.spawnSync(inCgroup(probe, ["true"]), { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  removeCgroup(probe);
+  return r.exitCode === 0;
 }
 
 let children = 0;
