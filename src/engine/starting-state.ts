@@ -33,7 +33,7 @@ export function takeOver(plan: Plan, paths: RunPaths, log: EngineLog, resume: bo
   return { done, firstRun, state: startingState(plan, done, firstRun, old?.ok ? old.state : null, events.events, tmux) };
 }
 
-export function startingState(plan: Plan, done: Replay, run: number, base: State | null, events: SessionEvent[], tmux: string | null): State {
+function startingState(plan: Plan, done: Replay, run: number, base: State | null, events: SessionEvent[], tmux: string | null): State {
   const at = now();
   // An unreadable state.json is rebuilt from the events: when the session began, how many engines ran it.
   const runs = events.filter((e) => e.type === "session_start" || e.type === "session_resume");

@@ -22,7 +22,6 @@ export const UsageEntrySchema = v.looseObject({
   turns: v.nullish(v.number(), null),
   model: v.nullish(v.string(), null),
 });
-export type UsageEntry = v.InferOutput<typeof UsageEntrySchema>;
 
 /** What an iteration did to the git repository it ran in: HEAD before and after, and its commits. */
 export const GitEntrySchema = v.looseObject({
